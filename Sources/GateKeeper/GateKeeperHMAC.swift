@@ -1,0 +1,70 @@
+internal import CCrypto
+
+/// The GateKeeper answer: HMAC-MD5 keyed with `SRFMKSJANDRESKKC` over the challenge, plus the server host for v3
+/// (protocol.md §1.4), computed by OpenSSL libcrypto.
+///
+/// One instance owns one keyed `EVP_MAC_CTX`; each answer duplicates it, so the key schedule runs once. That is twice
+/// as fast as OpenSSL 3's one-shot `HMAC()`, which fetches the algorithm on every call. The class is not `Sendable`:
+/// give each thread or connection its own.
+public final class GateKeeperHMAC {
+    /// The HMAC key every GateKeeper implementation uses [S1, S2, S3, S4, S5].
+    public static let key: [UInt8] = Array("SRFMKSJANDRESKKC".utf8)
+    /// The original OCX copied at most 15 host bytes into a 16-byte buffer (protocol.md §1.4, [S13, S14]).
+    public static let truncatedHostLength = 15
+
+    private let keyed: OpaquePointer
+
+    /// Creates the keyed context. Throws `.cryptoUnavailable` when libcrypto refuses HMAC-MD5 (a FIPS-only provider).
+    public init() throws(GateKeeperError) {
+        let context = Self.key.withUnsafeBufferPointer { key in
+            gk_hmac_ctx_new("MD5", key.baseAddress!, key.count)
+        }
+        guard let context else {
+            ERR_clear_error()
+            throw GateKeeperError(
+                .cryptoUnavailable,
+                "OpenSSL refused HMAC-MD5 (is only a FIPS provider loaded?); GateKeeper cannot work without it")
+        }
+        self.keyed = context
+    }
+
+    deinit { EVP_MAC_CTX_free(keyed) }
+
+    /// The message GateKeeper hashes: the challenge, then for v3 the host (its first 15 bytes when `truncateHost`).
+    public static func message(
+        challenge: some Collection<UInt8>, version: GateKeeperVersion, host: some Collection<UInt8>,
+        truncateHost: Bool = true
+    ) -> [UInt8] {
+        var message = Array(challenge)
+        if version.hashesHost {
+            message += truncateHost ? Array(host.prefix(truncatedHostLength)) : Array(host)
+        }
+        return message
+    }
+
+    /// The 16-byte answer for `challenge` from a server known to the client as `host` (used only for v3).
+    public func answer(
+        challenge: some Collection<UInt8>, version: GateKeeperVersion, host: some Collection<UInt8>,
+        truncateHost: Bool = true
+    ) -> [UInt8] {
+        mac(Self.message(challenge: challenge, version: version, host: host, truncateHost: truncateHost))
+    }
+
+    /// HMAC-MD5 of `message` under the GateKeeper key.
+    public func mac(_ message: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: GateKeeperToken.digestLength)
+        // A duplicate of an initialised context cannot fail except on allocation failure, where Swift itself would
+        // trap anyway; the checks below make any such failure loud rather than a wrong answer.
+        guard let context = EVP_MAC_CTX_dup(keyed) else { fatalError("EVP_MAC_CTX_dup failed: out of memory") }
+        defer { EVP_MAC_CTX_free(context) }
+        var length = 0
+        let ok = message.withUnsafeBufferPointer { input in
+            digest.withUnsafeMutableBufferPointer { output in
+                EVP_MAC_update(context, input.baseAddress, input.count) == 1
+                    && EVP_MAC_final(context, output.baseAddress, &length, output.count) == 1
+            }
+        }
+        precondition(ok && length == GateKeeperToken.digestLength, "HMAC-MD5 failed on an initialised context")
+        return digest
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import GKPassKit
+internal import Glibc
+
+/// The `gkpass` root command. It only configures; each subcommand lives in its own file as an extension.
+@main
+struct GKPass: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gkpass",
+        abstract: "Microsoft Passport and GateKeeper credentials for MSN Chat (IRCX) networks.",
+        discussion: """
+            gkpass answers the IRCX AUTH GateKeeper and GateKeeperPassport exchanges that MSN Chat networks \
+            require, so ordinary IRC clients and scripts can authenticate from the shell.
+
+            Exit status:
+              0  success
+              1  other error (including input that is not what the command reads)
+              2  usage error
+              3  no ticket / not logged in
+              4  re-authentication needed (expired ticket or rejected credentials)
+              5  keyring unavailable or locked
+              6  unsafe file or permission refused
+              7  network, TLS or server error (transient)
+              8  lock timeout: another refresh holds the account
+            """,
+        version: GKPassVersion.string,
+        subcommands: [Gatekeeper.self]
+    )
+
+    /// Parses, runs, and decides the exit status in one place (style.md "For gkpass" 7). argument-parser exits 64
+    /// for usage errors on Linux; gkpass's contract says 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as GKPassError {
+            StandardStreams.writeError("gkpass: \(error.message)")
+            if let hint = error.hint { StandardStreams.writeError("gkpass: hint: \(hint)") }
+            Glibc.exit(error.exitCode.rawValue)
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                StandardStreams.writeError(fullMessage(for: error))
+                Glibc.exit(GKPassError.ExitCode.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+}
