@@ -47,10 +47,15 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // In-process throughput of the GateKeeper core (scripts/bench).
+        .executableTarget(
+            name: "gatekeeper-bench", dependencies: ["GateKeeper"], path: "Benchmarks/GateKeeperBench",
+            swiftSettings: strict),
+
         .testTarget(name: "GateKeeperTests", dependencies: ["GateKeeper"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret", "CCrypto"], swiftSettings: strict),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit"], swiftSettings: strict),
-        .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper"], swiftSettings: strict),
+        .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper"]),
     ],
     swiftLanguageModes: [.v6]
 )

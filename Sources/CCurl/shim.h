@@ -47,4 +47,9 @@ static inline CURLcode gk_curl_easy_getinfo_string(CURL *_Nonnull curl, CURLINFO
     return curl_easy_getinfo(curl, info, value);
 }
 
+/// Why: CURLVERSION_NOW is a macro naming the newest struct layout this header knows, which Swift does not import.
+static inline curl_version_info_data *_Nonnull gk_curl_version_info(void) {
+    return curl_version_info(CURLVERSION_NOW);
+}
+
 #endif

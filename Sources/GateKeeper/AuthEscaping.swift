@@ -4,7 +4,7 @@
 /// byte, including `:` and 0x80-0xFF, goes out raw. Lines are bytes (Latin-1 on the wire); nothing here decodes
 /// UTF-8.
 public enum AuthEscaping {
-    @inline(__always)
+    @inlinable @inline(__always)
     static func escapeLetter(for byte: UInt8) -> UInt8? {
         switch byte {
         case 0x00: return UInt8(ascii: "0")
@@ -18,7 +18,7 @@ public enum AuthEscaping {
         }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func unescapedByte(for letter: UInt8) -> UInt8? {
         switch letter {
         case UInt8(ascii: "0"): return 0x00
@@ -33,6 +33,7 @@ public enum AuthEscaping {
     }
 
     /// Escapes `bytes` for use as an AUTH parameter. The result never contains NUL, TAB, CR, LF, space or comma.
+    @inlinable
     public static func escape(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + bytes.count / 4)
@@ -49,6 +50,7 @@ public enum AuthEscaping {
 
     /// Unescapes an AUTH parameter the way MSNLD/irc7 does: an unknown escape `\x` is kept as both characters and a
     /// trailing lone backslash is kept (protocol.md §1.2). Never fails.
+    @inlinable
     public static func unescape(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

@@ -43,28 +43,37 @@ public final class GateKeeperHMAC {
     }
 
     /// The 16-byte answer for `challenge` from a server known to the client as `host` (used only for v3).
+    ///
+    /// The challenge and host are fed to the MAC as two updates, so no message buffer is built.
     public func answer(
         challenge: some Collection<UInt8>, version: GateKeeperVersion, host: some Collection<UInt8>,
         truncateHost: Bool = true
     ) -> [UInt8] {
-        mac(Self.message(challenge: challenge, version: version, host: host, truncateHost: truncateHost))
+        let challenge = Array(challenge)
+        guard version.hashesHost else { return mac(challenge, []) }
+        let host = Array(host)
+        return mac(challenge, truncateHost ? host[..<min(host.count, Self.truncatedHostLength)] : host[...])
     }
 
     /// HMAC-MD5 of `message` under the GateKeeper key.
-    public func mac(_ message: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: GateKeeperToken.digestLength)
-        // A duplicate of an initialised context cannot fail except on allocation failure, where Swift itself would
-        // trap anyway; the checks below make any such failure loud rather than a wrong answer.
+    public func mac(_ message: [UInt8]) -> [UInt8] { mac(message, []) }
+
+    /// HMAC-MD5 of `first` followed by `second`.
+    func mac(_ first: [UInt8], _ second: ArraySlice<UInt8>) -> [UInt8] {
+        // A duplicate of an initialised context fails only when memory runs out, where Swift itself would trap
+        // anyway; the checks make any such failure loud rather than a wrong answer.
         guard let context = EVP_MAC_CTX_dup(keyed) else { fatalError("EVP_MAC_CTX_dup failed: out of memory") }
         defer { EVP_MAC_CTX_free(context) }
-        var length = 0
-        let ok = message.withUnsafeBufferPointer { input in
-            digest.withUnsafeMutableBufferPointer { output in
-                EVP_MAC_update(context, input.baseAddress, input.count) == 1
-                    && EVP_MAC_final(context, output.baseAddress, &length, output.count) == 1
-            }
+        var ok = first.withUnsafeBufferPointer { EVP_MAC_update(context, $0.baseAddress, $0.count) == 1 }
+        if !second.isEmpty {
+            ok = ok && second.withUnsafeBufferPointer { EVP_MAC_update(context, $0.baseAddress, $0.count) == 1 }
         }
-        precondition(ok && length == GateKeeperToken.digestLength, "HMAC-MD5 failed on an initialised context")
+        var length = 0
+        let digest = [UInt8](unsafeUninitializedCapacity: GateKeeperToken.digestLength) { buffer, count in
+            ok = ok && EVP_MAC_final(context, buffer.baseAddress, &length, buffer.count) == 1
+            count = ok ? length : 0
+        }
+        precondition(ok && digest.count == GateKeeperToken.digestLength, "HMAC-MD5 failed on an initialised context")
         return digest
     }
 }
