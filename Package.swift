@@ -15,10 +15,19 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gkpass", targets: ["gkpass"]),
+        .executable(name: "gkpass-sandbox", targets: ["gkpass-sandbox"]),
         .library(name: "GateKeeper", targets: ["GateKeeper"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The sandbox servers (design.md §8): SwiftNIO for TCP and HTTP/1, NIOSSL for TLS, swift-certificates and
+        // swift-crypto to mint the sandbox's own CA and server certificate at first start. None of these reach the
+        // gkpass binary.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // Thin C shims: a module map and one header of static inline wrappers each (style.md §6, "For gkpass" 12).
@@ -47,6 +56,30 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // gkpass-sandbox: a local Passport + chat site + IRCX network (design.md §8). May use GateKeeper, never
+        // Passport/TicketStore: it must not share the client's assumptions.
+        .target(
+            name: "GKPassSandbox",
+            dependencies: [
+                "GateKeeper", "CCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "gkpass-sandbox",
+            dependencies: [
+                "GKPassSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
         // In-process throughput of the GateKeeper core (scripts/bench).
         .executableTarget(
             name: "gatekeeper-bench", dependencies: ["GateKeeper"], path: "Benchmarks/GateKeeperBench",
@@ -54,6 +87,7 @@ let package = Package(
 
         .testTarget(name: "GateKeeperTests", dependencies: ["GateKeeper"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret", "CCrypto"], swiftSettings: strict),
+        .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper"]),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit"], swiftSettings: strict),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper"]),
     ],

@@ -1,0 +1,309 @@
+/// The HTTPS side of the sandbox as a pure function: a request and the time in, a response and a log line out.
+///
+/// It plays three servers of the era on one origin (protocol.md §3):
+/// - the Passport nexus (`/rdr/pprdr.asp`) and Tweener DAs (`/login2.srf`, secondary `/loginnet/login2.srf`);
+/// - the web sign-in form (`/ppsecure/login.srf`, `/ppsecure/post.srf`);
+/// - the MSN Chat site (`/chatroom.msnw`, `/msnchat/1033/utf8/msnredir.asp`).
+public struct PassportSite: Sendable {
+    public let configuration: SandboxConfiguration
+    let tokens: PassportV4
+
+    public static let primaryDAPath = "/login2.srf"
+    public static let secondaryDAPath = "/loginnet/login2.srf"
+    public static let nexusPath = "/rdr/pprdr.asp"
+    public static let webLoginPath = "/ppsecure/post.srf"
+    public static let loginFormPath = "/ppsecure/login.srf"
+    public static let chatRoomPath = "/chatroom.msnw"
+    public static let chatRedirectPath = "/msnchat/1033/utf8/msnredir.asp"
+
+    public init(configuration: SandboxConfiguration) {
+        self.configuration = configuration
+        self.tokens = PassportV4(secret: configuration.secret)
+    }
+
+    /// What happened, for the sandbox log (never a password or a token).
+    public struct Event: Sendable, Equatable {
+        public var kind: String
+        public var member: String?
+        public var result: String
+    }
+
+    public func handle(_ request: SiteRequest, now: Int64) -> (SiteResponse, Event?) {
+        if configuration.faults.contains(.http5xx) {
+            return (.text(503, "The service is temporarily unavailable (sandbox fault http-5xx)."), nil)
+        }
+        switch request.path {
+        case Self.nexusPath: return (nexus(), nil)
+        case Self.primaryDAPath: return tweener(request, now: now, secondary: false)
+        case Self.secondaryDAPath: return tweener(request, now: now, secondary: true)
+        case Self.loginFormPath: return (loginForm(request), nil)
+        case Self.webLoginPath: return webLogin(request, now: now)
+        case Self.chatRoomPath: return chatRoom(request, now: now)
+        case Self.chatRedirectPath: return chatRedirect(request)
+        case "/": return (.text(200, "gkpass-sandbox: Passport nexus at \(Self.nexusPath)"), nil)
+        default: return (.text(404, "Not found."), nil)
+        }
+    }
+
+    // MARK: - Nexus
+
+    func nexus() -> SiteResponse {
+        // DALogin has no scheme, like the real nexus (protocol.md §3a step 1).
+        let da = configuration.httpsOrigin.dropFirst("https://".count)
+        let urls = [
+            "DARealm=Passport.Net", "DALogin=\(da)\(Self.primaryDAPath)", "DAReg=\(da)/reg.srf",
+            "Properties=\(da)/properties.srf", "Privacy=\(da)/privacy.srf", "GeneralRedir=\(da)/redir.srf",
+            "Help=\(da)/help.srf", "ConfigVersion=15",
+        ].joined(separator: ",")
+        return SiteResponse(status: 200, headers: [("PassportURLs", urls), ("Content-Type", "text/html")], body: "")
+    }
+
+    // MARK: - Tweener (Passport 1.4)
+
+    /// The fields of a `Passport1.4 k=v,k=v` header, values %-decoded. Nil when the scheme is not Passport1.4.
+    public static func passportFields(_ header: String) -> [String: String]? {
+        let scheme = "Passport1.4"
+        guard header.hasPrefix(scheme) else { return nil }
+        var fields: [String: String] = [:]
+        for item in header.dropFirst(scheme.count).split(separator: ",") {
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = pair[0].trimmed().lowercased()
+            let raw = pair.count > 1 ? String(pair[1]) : ""
+            guard let value = FormEncoding.decode(raw, plusIsSpace: false) else { return nil }
+            if fields[key] == nil { fields[key] = value }
+        }
+        return fields
+    }
+
+    func tweener(_ request: SiteRequest, now: Int64, secondary: Bool) -> (SiteResponse, Event?) {
+        let here = configuration.httpsOrigin + (secondary ? Self.secondaryDAPath : Self.primaryDAPath)
+        if configuration.faults.contains(.redirectLoop) {
+            return (.redirect(here, extra: [("Authentication-Info", "Passport1.4 da-status=redir")]), nil)
+        }
+        guard let header = request.header("Authorization"), let fields = Self.passportFields(header),
+            let member = fields["sign-in"], let password = fields["pwd"], !member.isEmpty
+        else {
+            return (tweenerFailure("Sign in with your e-mail address and password."), Event(kind: "tweener", member: nil, result: "no-credentials"))
+        }
+        guard let account = configuration.account(member: member), account.password == password else {
+            return (
+                tweenerFailure("The e-mail address or password is incorrect."),
+                Event(kind: "tweener", member: member, result: "rejected")
+            )
+        }
+        if account.da == .secondary && !secondary {
+            // The member lives on the other DA: resend the same Authorization there (protocol.md §3a step 3).
+            return (
+                .redirect(
+                    configuration.httpsOrigin + Self.secondaryDAPath + "?lc=1033",
+                    extra: [("Authentication-Info", "Passport1.4 da-status=redir")]),
+                Event(kind: "tweener", member: account.member, result: "redirected")
+            )
+        }
+        let (ticket, profile) = issueTickets(for: account, now: now)
+        let info =
+            "Passport1.4 da-status=success,tname=MSPAuth,tname=MSPProf,tname=MSPSec,"
+            + "from-PP='t=\(ticket)&p=\(profile)',ru=http://messenger.msn.com"
+        return (
+            .html("<html><body>Signed in.</body></html>", extra: [("Authentication-Info", info)]),
+            Event(kind: "tweener", member: account.member, result: "success")
+        )
+    }
+
+    func tweenerFailure(_ message: String) -> SiteResponse {
+        let challenge =
+            "Passport1.4 da-status=failed,srealm=Passport.NET,ts=-1,prompt,"
+            + "cburl=\(configuration.httpsOrigin)/images/passport.gif,cbtxt=\(FormEncoding.encode(message))"
+        return .html(
+            "<html><head><meta http-equiv=\"Refresh\" content=\"0; URL=\(configuration.httpsOrigin)/pp25/login2.srf?f=11\"></head></html>",
+            status: 401, extra: [("WWW-Authenticate", challenge)])
+    }
+
+    // MARK: - Web form (post.srf)
+
+    func loginForm(_ request: SiteRequest) -> SiteResponse {
+        let id = escapeHTML(request.parameter("id") ?? configuration.siteID)
+        let ru = escapeHTML(request.parameter("ru") ?? "")
+        let ec = request.parameter("ec").map { "<p class=\"error\">Error \(escapeHTML($0))</p>" } ?? ""
+        return .html(
+            """
+            <html><head><title>Sign in to .NET Passport</title></head><body>\(ec)
+            <form name="hotmail_com" method="post" action="\(configuration.httpsOrigin)\(Self.webLoginPath)">
+            <input type="hidden" name="id" value="\(id)"><input type="hidden" name="ru" value="\(ru)">
+            <input type="text" name="login"><input type="password" name="passwd">
+            <input type="hidden" name="sec" value="0"><input type="hidden" name="mspp_shared" value="0">
+            <input type="submit" value="Sign In"></form></body></html>
+            """)
+    }
+
+    /// The `ec=` code Passport's web form gives for bad input (protocol.md §3b), or nil when the form is complete.
+    public static func formError(login: String, password: String) -> String? {
+        if login.isEmpty && password.isEmpty { return "e1" }
+        if login.isEmpty { return "e2" }
+        if password.isEmpty { return "e3" }
+        guard let at = login.firstIndex(of: "@") else { return "e5d" }
+        let local = login[..<at], domain = login[login.index(after: at)...]
+        if local.isEmpty || domain.isEmpty { return "e5e" }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+@")
+        if !login.allSatisfy(allowed.contains) || domain.contains("@") || !domain.contains(".") { return "e5d" }
+        return nil
+    }
+
+    func webLogin(_ request: SiteRequest, now: Int64) -> (SiteResponse, Event?) {
+        guard request.method == "GET" || request.method == "POST" else {
+            return (.text(405, "Use GET or POST."), nil)
+        }
+        let here = configuration.httpsOrigin + Self.webLoginPath + (request.query.isEmpty ? "" : "?" + request.query)
+        if configuration.faults.contains(.redirectLoop) { return (.redirect(here), nil) }
+        guard request.parameter("id") == configuration.siteID else {
+            return (.text(400, "The site ID is not registered with this Passport service."), nil)
+        }
+        guard let ru = request.parameter("ru"), ru.hasPrefix("http://") || ru.hasPrefix("https://") else {
+            return (.text(400, "The return URL (ru) is missing or not an http(s) URL."), nil)
+        }
+        let login = request.parameter("login") ?? "", password = request.parameter("passwd") ?? ""
+        let failure = { (code: String) -> (SiteResponse, Event?) in
+            let back = self.configuration.httpsOrigin + Self.loginFormPath + "?id=\(self.configuration.siteID)"
+                + "&ru=\(FormEncoding.encode(ru))&ec=\(code)"
+            return (.redirect(back), Event(kind: "web", member: login.isEmpty ? nil : login, result: "ec=\(code)"))
+        }
+        if let code = Self.formError(login: login, password: password) { return failure(code) }
+        guard let account = configuration.account(member: login) else { return failure("e5b") }
+        guard account.password == password else { return failure("e5a") }
+        let (ticket, profile) = issueTickets(for: account, now: now)
+        let separator = ru.contains("?") ? "&" : "?"
+        let location = ru + separator + "t=\(FormEncoding.encode(ticket))&p=\(FormEncoding.encode(profile))"
+        let expires = cookieDate(now + Int64(configuration.ticketLifetime))
+        return (
+            .redirect(
+                location,
+                extra: [
+                    ("Set-Cookie", "MSPAuth=\(ticket); path=/; expires=\(expires); secure"),
+                    ("Set-Cookie", "MSPProf=\(profile); path=/; expires=\(expires); secure"),
+                    ("Set-Cookie", "MSPSec=1; path=/; secure"),
+                ]),
+            Event(kind: "web", member: account.member, result: "success")
+        )
+    }
+
+    // MARK: - Chat site
+
+    /// The signed-in member behind a ticket/profile pair, if the pair is genuine (and not expired).
+    func member(ticket: String, profile: String, now: Int64) -> SandboxAccount? {
+        guard let t = tokens.open(ticket), let p = tokens.open(profile), let puid = t["puid"], p["pid"] == puid,
+            t["ts"] == p["ts"], Self.isCurrent(ts: t["ts"], ttl: t["ttl"], now: now)
+        else { return nil }
+        return configuration.accounts.first { $0.puid == puid }
+    }
+
+    func chatRoom(_ request: SiteRequest, now: Int64) -> (SiteResponse, Event?) {
+        let room = request.parameter("rm") ?? "TheLobby"
+        let here = configuration.httpsOrigin + Self.chatRoomPath + "?rm=" + FormEncoding.encode(room)
+        if configuration.faults.contains(.redirectLoop) { return (.redirect(here), nil) }
+        var setCookies: [(name: String, value: String)] = []
+        let cookies = request.cookies
+        var ticket = cookies["MSPAuth"], profile = cookies["MSPProf"]
+        // t/p on the return URL: the partner site writes them to its MSPAuth/MSPProf cookies (KB Q299644).
+        if let t = request.parameter("t"), let p = request.parameter("p") {
+            ticket = t
+            profile = p
+            setCookies = [("Set-Cookie", "MSPAuth=\(t); path=/"), ("Set-Cookie", "MSPProf=\(p); path=/")]
+        }
+        guard let ticket, let profile, let account = member(ticket: ticket, profile: profile, now: now) else {
+            let login = configuration.httpsOrigin + Self.loginFormPath + "?id=\(configuration.siteID)&ru=\(FormEncoding.encode(here))"
+            return (.redirect(login), nil)
+        }
+        guard cookies["MSNChatNN"] != nil else {
+            let step = configuration.httpsOrigin + Self.chatRedirectPath + "?ru=" + FormEncoding.encode(here)
+            return (.redirect(step, extra: setCookies), nil)
+        }
+        let ts = tokens.open(ticket)?["ts"] ?? "0"
+        var params: [(String, String)] = [
+            ("RoomName", room), ("NickName", account.nickname),
+            ("Server", "\(configuration.publicHost):\(configuration.ircxPort)"), ("Locale", "EN-US"),
+            ("PassportTicket", ticket), ("PassportProfile", profile),
+            ("MSNREGCookie", tokens.seal(["nick": account.nickname])), ("MSNProfile", "0"),
+        ]
+        if account.subscriber == true { params.append(("SubscriberInfo", tokens.seal(["ts": ts, "subscriber": "1"]))) }
+        if let role = account.role { params.append(("UserRole", tokens.seal(["umode": "o", "utype": role]))) }
+        let paramHTML = params.map { "<PARAM NAME=\"\($0.0)\" VALUE=\"\(escapeHTML($0.1))\">" }.joined(separator: "\n")
+        return (
+            .html(
+                """
+                <html><head><title>MSN Chat - \(escapeHTML(room))</title></head><body>
+                <OBJECT ID="ChatFrame" CLASSID="CLSID:F58E1CEF-A068-4C15-BA5E-587CAF3EE8C6" width="100%">
+                \(paramHTML)
+                </OBJECT></body></html>
+                """, extra: setCookies),
+            Event(kind: "chat", member: account.member, result: "page")
+        )
+    }
+
+    func chatRedirect(_ request: SiteRequest) -> (SiteResponse, Event?) {
+        // Only same-site return paths: the sandbox is no open redirector.
+        let ru = request.parameter("ru") ?? ""
+        guard ru.hasPrefix(configuration.httpsOrigin + "/") else { return (.text(400, "Bad return URL."), nil) }
+        let cookies = request.cookies
+        guard let ticket = cookies["MSPAuth"], let p = tokens.open(ticket), let puid = p["puid"],
+            let account = configuration.accounts.first(where: { $0.puid == puid })
+        else {
+            return (.redirect(configuration.httpsOrigin + Self.loginFormPath + "?id=\(configuration.siteID)&ru=\(FormEncoding.encode(ru))"), nil)
+        }
+        return (.redirect(ru, extra: [("Set-Cookie", "MSNChatNN=\(FormEncoding.encode(account.nickname)); path=/")]), nil)
+    }
+
+    // MARK: - Tickets
+
+    /// A ticket and profile for `account`, PassportV4-sealed. The `expired-tickets` fault backdates them.
+    public func issueTickets(for account: SandboxAccount, now: Int64) -> (ticket: String, profile: String) {
+        let lifetime = configuration.ticketLifetime
+        let ts = configuration.faults.contains(.expiredTickets) ? now - 2 * Int64(max(lifetime, 60)) : now
+        let ttl = configuration.faults.contains(.expiredTickets) ? max(lifetime, 60) : lifetime
+        let ticket = tokens.seal(["puid": account.puid, "domain": "GateKeeperPassport", "ts": String(ts), "ttl": String(ttl)])
+        let profile = tokens.seal(["pid": account.puid, "ts": String(ts)])
+        return (ticket, profile)
+    }
+
+    /// irc7's expiry rule (protocol.md §2.5), which irc7 itself leaves switched off and the sandbox enforces: issued no
+    /// later than now (5 minutes' skew allowed) and `ts + ttl` not passed; `ttl == 0` never expires.
+    public static func isCurrent(ts: String?, ttl: String?, now: Int64) -> Bool {
+        guard let ts = ts.flatMap({ Int64($0) }), let ttl = ttl.flatMap({ Int64($0) }) else { return false }
+        guard ts <= now + 300 else { return false }
+        return ttl == 0 || ts + ttl >= now
+    }
+
+    func escapeHTML(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// An RFC 1123 date for cookie `expires`.
+    func cookieDate(_ seconds: Int64) -> String {
+        let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        var day = seconds / 86_400
+        let rest = seconds % 86_400
+        let weekday = days[Int(day % 7)]
+        // Civil-from-days (Howard Hinnant).
+        day += 719_468
+        let era = (day >= 0 ? day : day - 146_096) / 146_097
+        let doe = day - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(weekday), \(two(d)) \(months[Int(m - 1)]) \(y) \(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60)) GMT"
+    }
+}

@@ -1,0 +1,92 @@
+public import GateKeeper
+
+/// Faults tests can switch on per run (design.md §8). Each is documented in `gkpass-sandbox --help`.
+public enum SandboxFault: String, CaseIterable, Sendable {
+    /// Every HTTP response and IRCX reply waits `--slow-seconds` first.
+    case slow
+    /// Passport and chat-site endpoints answer 503 Service Unavailable.
+    case http5xx = "http-5xx"
+    /// HTTP connections are closed after the request is read, with no response.
+    case drop
+    /// HTTP responses carry a header line with no colon, which a conforming client must refuse.
+    case malformedHeaders = "malformed-headers"
+    /// The login endpoints redirect to themselves forever.
+    case redirectLoop = "redirect-loop"
+    /// Tickets are issued already expired; the IRCX server refuses them with 910.
+    case expiredTickets = "expired-tickets"
+    /// The IRCX server checks GateKeeper answers against other bytes than the challenge it sent: every answer
+    /// is refused with 910.
+    case wrongChallenge = "wrong-challenge"
+    /// The IRCX server's challenge token has a broken signature, which a client must refuse to answer.
+    case malformedChallenge = "malformed-challenge"
+
+    public var summary: String {
+        switch self {
+        case .slow: return "delay every HTTP response and IRCX reply by --slow-seconds"
+        case .http5xx: return "Passport and chat-site endpoints answer 503"
+        case .drop: return "close HTTP connections without answering"
+        case .malformedHeaders: return "send HTTP responses with a header line that has no colon"
+        case .redirectLoop: return "login endpoints redirect to themselves forever"
+        case .expiredTickets: return "issue tickets that are already expired (IRCX refuses them with 910)"
+        case .wrongChallenge: return "check GateKeeper answers against the wrong bytes (every answer gets 910)"
+        case .malformedChallenge: return "send a GateKeeper challenge with a broken GKSSP signature"
+        }
+    }
+}
+
+/// Everything the sandbox's servers need to know, fixed at start-up.
+public struct SandboxConfiguration: Sendable {
+    /// The address clients use in URLs and the IRCX host (v3 hashes it), e.g. `127.0.0.1`.
+    public var publicHost: String
+    public var httpsPort: Int
+    public var ircxPort: Int
+    /// The IRCX server's name: numerics' prefix and the host v3 answers hash. Defaults to ``publicHost``.
+    public var serverName: String
+    public var truncateHost: Bool
+    /// The Passport blob layout the IRCX server requires (design.md §5).
+    public var blobLayout: PassportBlob.Layout
+    public var accounts: [SandboxAccount]
+    /// The PassportV4 secret shared by the DA, the chat site and the IRCX server.
+    public var secret: String
+    /// Ticket lifetime in seconds (the `ttl` field).
+    public var ticketLifetime: Int
+    /// The MSN Chat site ID the web-form flow must name (protocol.md §3b).
+    public var siteID: String
+    public var faults: Set<SandboxFault>
+    public var slowSeconds: Double
+    /// Tests only: every GateKeeper challenge is these 8 bytes, so a test can answer with a published vector
+    /// (protocol.md §6) instead of computing the HMAC itself.
+    public var fixedChallenge: [UInt8]?
+
+    public init(
+        publicHost: String = "127.0.0.1", httpsPort: Int = 0, ircxPort: Int = 0, serverName: String? = nil,
+        truncateHost: Bool = true, blobLayout: PassportBlob.Layout = .ticketProfile,
+        accounts: [SandboxAccount] = [.demo], secret: String = PassportV4.defaultSecret, ticketLifetime: Int = 86_400,
+        siteID: String = "2260", faults: Set<SandboxFault> = [], slowSeconds: Double = 3, fixedChallenge: [UInt8]? = nil
+    ) {
+        self.fixedChallenge = fixedChallenge
+        self.publicHost = publicHost
+        self.httpsPort = httpsPort
+        self.ircxPort = ircxPort
+        self.serverName = serverName ?? publicHost
+        self.truncateHost = truncateHost
+        self.blobLayout = blobLayout
+        self.accounts = accounts
+        self.secret = secret
+        self.ticketLifetime = ticketLifetime
+        self.siteID = siteID
+        self.faults = faults
+        self.slowSeconds = slowSeconds
+    }
+
+    /// `https://host:port` for URLs (IPv6 literals bracketed).
+    public var httpsOrigin: String {
+        let host = publicHost.contains(":") ? "[\(publicHost)]" : publicHost
+        return "https://\(host):\(httpsPort)"
+    }
+
+    public func account(member: String) -> SandboxAccount? {
+        let wanted = member.lowercased()
+        return accounts.first { $0.member.lowercased() == wanted }
+    }
+}

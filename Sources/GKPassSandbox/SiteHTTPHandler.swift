@@ -1,0 +1,105 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Serves ``PassportSite`` over HTTP/1.1 (TLS is below it in the pipeline).
+///
+/// Requests are framed by NIOHTTP1's decoder; responses are written here as bytes rather than through
+/// `HTTPResponseEncoder`, because the `malformed-headers` fault must put bytes on the wire that no encoder would.
+final class SiteHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = ByteBuffer
+
+    /// Bodies larger than this get 413: the forms the sandbox serves are a few hundred bytes.
+    static let maximumBodySize = 64 * 1024
+
+    let site: PassportSite
+    let log: @Sendable (String) -> Void
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var bodyTooLarge = false
+
+    init(site: PassportSite, log: @escaping @Sendable (String) -> Void) {
+        self.site = site
+        self.log = log
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body = []
+            bodyTooLarge = false
+        case .body(var buffer):
+            if body.count + buffer.readableBytes > Self.maximumBodySize {
+                bodyTooLarge = true
+            } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
+                body += bytes
+            }
+        case .end:
+            guard let requestHead = head else { return }
+            head = nil
+            respond(context: context, to: requestHead)
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, to requestHead: HTTPRequestHead) {
+        let faults = site.configuration.faults
+        if faults.contains(.drop) {
+            context.close(promise: nil)
+            return
+        }
+        let response: SiteResponse
+        if bodyTooLarge {
+            response = .text(413, "The request body is too large.")
+        } else {
+            let request = SiteRequest(
+                method: requestHead.method.rawValue, target: requestHead.uri,
+                headers: requestHead.headers.map { ($0.name, $0.value) }, body: body)
+            let (siteResponse, event) = site.handle(request, now: Int64(Date().timeIntervalSince1970))
+            response = siteResponse
+            if let event {
+                log("http \(event.kind) member=\(event.member ?? "-") result=\(event.result)")
+            }
+        }
+        let keepAlive = requestHead.isKeepAlive && !bodyTooLarge
+        let bytes = Self.serialize(response, keepAlive: keepAlive, malformed: faults.contains(.malformedHeaders))
+        let write = {
+            context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).whenComplete { _ in
+                if !keepAlive { context.close(promise: nil) }
+            }
+        }
+        if faults.contains(.slow) {
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(site.configuration.slowSeconds * 1000))) {
+                write()
+            }
+        } else {
+            write()
+        }
+    }
+
+    static func serialize(_ response: SiteResponse, keepAlive: Bool, malformed: Bool) -> [UInt8] {
+        var text = "HTTP/1.1 \(response.status) \(SiteResponse.reason(for: response.status))\r\n"
+        text += "Server: gkpass-sandbox\r\n"
+        if malformed { text += "This header line has no colon\r\n" }
+        for header in response.headers { text += "\(header.name): \(header.value)\r\n" }
+        text += "Content-Length: \(response.body.count)\r\n"
+        text += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n"
+        text += "\r\n"
+        return Array(text.utf8) + response.body
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Bad requests get the status a real server gives, then the connection is closed; the process stays up.
+        let status: Int
+        switch error as? HTTPParserError {
+        case .some(.headerOverflow): status = 431
+        case .some: status = 400
+        case .none:
+            context.close(promise: nil)
+            return
+        }
+        let bytes = Self.serialize(.text(status, "Malformed request."), keepAlive: false, malformed: false)
+        context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).whenComplete { _ in context.close(promise: nil) }
+    }
+}

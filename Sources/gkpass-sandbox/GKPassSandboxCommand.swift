@@ -1,0 +1,162 @@
+public import ArgumentParser
+import Foundation
+public import GKPassSandbox
+public import GateKeeper
+
+extension SandboxFault: ExpressibleByArgument {}
+extension PassportBlob.Layout: ExpressibleByArgument {}
+
+/// `gkpass-sandbox`: a local MSN Chat network for tests, demos and client authors.
+@main
+struct GKPassSandboxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gkpass-sandbox",
+        abstract: "Run a local MSN Chat network: Passport over HTTPS, the chat site, and an IRCX server.",
+        discussion: """
+            Everything listens on loopback (127.0.0.1) on ports the system picks, unless told otherwise. On start \
+            the sandbox makes its own certificate authority in the state directory (once), writes \
+            STATE_DIR/endpoints.json with every URL, port and the CA file, and prints one line on stdout:
+              ready https=https://127.0.0.1:PORT ircx=127.0.0.1:PORT endpoints=STATE_DIR/endpoints.json
+
+            Services (one HTTPS origin):
+              /rdr/pprdr.asp            Passport nexus (PassportURLs header)
+              /login2.srf               Tweener DA (Passport1.4); /loginnet/login2.srf is the second DA
+              /ppsecure/login.srf       web sign-in form; /ppsecure/post.srf takes login, passwd, id, ru
+              /chatroom.msnw?rm=ROOM    chat site: MSNChatNN via /msnchat/1033/utf8/msnredir.asp, then PARAMs
+            IRCX (plain TCP): IRCVERS, AUTH GateKeeper and GateKeeperPassport v1-v3, PROP $ MSNREGCOOKIE, \
+            NICK/USER, JOIN/PART/PRIVMSG/NOTICE/QUIT, and FINDS (answered with 613).
+
+            Demo account: member name demo@passport.test, password sandbox-demo, nickname Demo.
+
+            Faults (--fault, repeatable):
+              slow                 delay every HTTP response and IRCX reply by --slow-seconds
+              http-5xx             Passport and chat-site endpoints answer 503
+              drop                 close HTTP connections without answering
+              malformed-headers    send HTTP responses with a header line that has no colon
+              redirect-loop        login endpoints redirect to themselves forever
+              expired-tickets      issue tickets that are already expired (IRCX refuses them with 910)
+              wrong-challenge      check GateKeeper answers against the wrong bytes (every answer gets 910)
+              malformed-challenge  send a GateKeeper challenge with a broken GKSSP signature
+
+            Accounts file (--accounts): {"accounts": [{"member": "alice@passport.test", "password": "...", \
+            "nickname": "Alice", "puid": "16 hex digits", "subscriber": true, "role": "A|S|G", \
+            "da": "primary|secondary"}]}
+
+            Environment: GKPASS_SANDBOX_STATE sets the state directory (default \
+            ${XDG_RUNTIME_DIR:-/tmp}/gkpass-sandbox-UID). Stop with Ctrl-C or SIGTERM.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The state directory (CA, certificates, endpoints.json).", valueName: "dir"))
+    var stateDir: String?
+
+    @Option(help: ArgumentHelp("The address to listen on. Anything but loopback exposes the sandbox.", valueName: "address"))
+    var listen = "127.0.0.1"
+
+    @Option(help: ArgumentHelp("The HTTPS port (0: chosen by the system).", valueName: "port"))
+    var httpsPort = 0
+
+    @Option(help: ArgumentHelp("The IRCX port (0: chosen by the system).", valueName: "port"))
+    var ircxPort = 0
+
+    @Option(help: ArgumentHelp("A JSON accounts file (see above); the demo account is added unless it names one.", valueName: "file"))
+    var accounts: String?
+
+    @Option(help: ArgumentHelp("Also create N accounts user1@passport.test … with passwords password-1 … (load tests).", valueName: "n"))
+    var generatedAccounts = 0
+
+    @Option(help: ArgumentHelp("Switch on a fault (repeatable).", valueName: "name"))
+    var fault: [SandboxFault] = []
+
+    @Option(help: ArgumentHelp("Seconds the slow fault waits.", valueName: "seconds"))
+    var slowSeconds = 3.0
+
+    @Option(help: "The Passport blob layout the IRCX server requires.")
+    var blobLayout: PassportBlob.Layout = .ticketProfile
+
+    @Option(help: ArgumentHelp("Lifetime of issued tickets in seconds (0: never expire).", valueName: "seconds"))
+    var ticketLifetime = 86_400
+
+    @Option(help: ArgumentHelp("The IRCX server name that version 3 answers must hash (default: the listen address).", valueName: "name"))
+    var serverName: String?
+
+    @Flag(help: "Check version 3 answers against the whole server name instead of its first 15 bytes.")
+    var noTruncate = false
+
+    @Option(help: ArgumentHelp("A file holding the PassportV4 secret (default: irc7's default, mysecret).", valueName: "file"))
+    var secretFile: String?
+
+    @Option(help: .hidden)
+    var fixedChallenge: String?
+
+    func validate() throws {
+        if let fixedChallenge, fixedChallenge.count != 16 || UInt64(fixedChallenge, radix: 16) == nil {
+            throw ValidationError("--fixed-challenge takes 16 hex digits.")
+        }
+        guard (0...65535).contains(httpsPort), (0...65535).contains(ircxPort) else {
+            throw ValidationError("Ports are 0 to 65535.")
+        }
+        guard generatedAccounts >= 0, generatedAccounts <= 100_000 else {
+            throw ValidationError("--generated-accounts takes 0 to 100000.")
+        }
+        guard slowSeconds >= 0, slowSeconds <= 600 else { throw ValidationError("--slow-seconds takes 0 to 600.") }
+        guard ticketLifetime >= 0 else { throw ValidationError("--ticket-lifetime cannot be negative.") }
+    }
+
+    func run() throws {
+        var accountList: [SandboxAccount] = []
+        do {
+            if let accounts { accountList = try SandboxAccount.load(path: accounts) }
+            if !accountList.contains(where: { $0.member.lowercased() == SandboxAccount.demo.member }) {
+                accountList.insert(.demo, at: 0)
+            }
+            accountList += SandboxAccount.generated(count: generatedAccounts)
+            var secret = PassportV4.defaultSecret
+            if let secretFile {
+                secret = try String(contentsOfFile: secretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !secret.isEmpty else { throw SandboxError("\(secretFile) is empty") }
+            }
+            if !["127.0.0.1", "::1", "localhost"].contains(listen) {
+                FileHandle.standardError.write(Data("gkpass-sandbox: warning: listening on \(listen), not loopback: other machines can reach the sandbox\n".utf8))
+            }
+            let configuration = SandboxConfiguration(
+                publicHost: listen == "localhost" ? "127.0.0.1" : listen, serverName: serverName, truncateHost: !noTruncate,
+                blobLayout: blobLayout, accounts: accountList, secret: secret, ticketLifetime: ticketLifetime,
+                faults: Set(fault), slowSeconds: slowSeconds,
+                fixedChallenge: fixedChallenge.map { text in
+                    stride(from: 0, to: 16, by: 2).map { UInt8(text.dropFirst($0).prefix(2), radix: 16)! }
+                })
+            let sandbox = try Sandbox.start(
+                .init(
+                    stateDirectory: stateDir ?? Sandbox.defaultStateDirectory(), listen: listen == "localhost" ? "127.0.0.1" : listen,
+                    httpsPort: httpsPort, ircxPort: ircxPort, configuration: configuration))
+            FileHandle.standardOutput.write(Data((sandbox.readyLine + "\n").utf8))
+            waitForStopSignal()
+            sandbox.stop()
+            FileHandle.standardError.write(Data("gkpass-sandbox: stopped\n".utf8))
+        } catch let error as SandboxError {
+            FileHandle.standardError.write(Data("gkpass-sandbox: \(error.description)\n".utf8))
+            throw ExitCode.failure
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("gkpass-sandbox: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    /// Blocks until SIGINT or SIGTERM (or stdin closing when started with --exit-on-stdin-eof; not needed yet).
+    func waitForStopSignal() {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let semaphore = DispatchSemaphore(value: 0)
+        let sources = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { semaphore.signal() }
+            source.resume()
+            return source
+        }
+        semaphore.wait()
+        sources.forEach { $0.cancel() }
+    }
+}

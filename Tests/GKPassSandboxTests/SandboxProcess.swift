@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+/// The real `gkpass-sandbox` binary, started on loopback with port 0 and a private state directory, stopped with
+/// SIGTERM when the test is done.
+final class SandboxProcess: @unchecked Sendable {
+    static let binDirectory: URL = {
+        if let dir = ProcessInfo.processInfo.environment["GKPASS_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+        return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    }()
+
+    let process = Process()
+    let stateDirectory: String
+    let endpoints: [String: Any]
+    let readyLine: String
+    private let errorPipe = Pipe()
+
+    var httpsOrigin: String {
+        let nexus = endpoints["nexus_url"] as! String
+        return String(nexus[..<nexus.range(of: "/rdr/")!.lowerBound])
+    }
+    var caFile: String { endpoints["ca_file"] as! String }
+    var ircxPort: Int { (endpoints["ircx"] as! [String: Any])["port"] as! Int }
+
+    init(_ arguments: [String] = []) throws {
+        stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-sandbox-test-\(UUID().uuidString)").path
+        process.executableURL = Self.binDirectory.appendingPathComponent("gkpass-sandbox")
+        process.arguments = ["--state-dir", stateDirectory] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = errorPipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // The ready line is the contract: wait for it (bounded), then read endpoints.json.
+        var line = Data()
+        let handle = out.fileHandleForReading
+        let deadline = Date().addingTimeInterval(30)
+        while !line.contains(0x0A) && Date() < deadline {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        readyLine = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard readyLine.hasPrefix("ready ") else {
+            process.terminate()
+            let err = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw SandboxStartError(message: "no ready line: \(readyLine) \(err)")
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: stateDirectory + "/endpoints.json"))
+        endpoints = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Stops the sandbox and returns what it logged on stderr.
+    @discardableResult
+    func stop() -> String {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let log = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+        return log
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+}
+
+struct SandboxStartError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Runs a program and collects its output (curl and python3 are the independent clients).
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    @discardableResult
+    static func program(_ path: String, _ arguments: [String], input: String? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe(), inPipe = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inPipe
+        try process.run()
+        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+        try inPipe.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func curl(_ arguments: [String]) throws -> Run { try program("/usr/bin/curl", ["-sS", "--max-time", "20"] + arguments) }
+}
+
+/// A blocking TCP client that speaks in lines: the raw-socket side of the IRCX tests.
+final class LineSocket {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: Int, host: String = "127.0.0.1") throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw SandboxStartError(message: "connect failed: \(errno)") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    func send(_ line: String) { send(Array((line + "\r\n").utf8)) }
+
+    /// The next line without CRLF; nil at EOF or after 10 s of silence.
+    func line() -> [UInt8]? {
+        while true {
+            if let lf = buffer.firstIndex(of: 0x0A) {
+                var line = Array(buffer[..<lf])
+                buffer.removeSubrange(...lf)
+                if line.last == 0x0D { line.removeLast() }
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return nil }
+            buffer += chunk[..<n]
+        }
+    }
+
+    func text() -> String? { line().map { String(decoding: $0, as: UTF8.self) } }
+
+    /// Reads lines until one contains `fragment`; returns it (nil at EOF/timeout).
+    func expect(_ fragment: String, within limit: Int = 50) -> String? {
+        for _ in 0..<limit {
+            guard let text = text() else { return nil }
+            if text.contains(fragment) { return text }
+        }
+        return nil
+    }
+
+    /// True when the server has closed the connection (EOF after any pending lines).
+    func isClosedByPeer() -> Bool {
+        while true {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return true }
+            if n < 0 { return false }
+        }
+    }
+}
