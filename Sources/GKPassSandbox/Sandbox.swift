@@ -82,6 +82,9 @@ public final class Sandbox: Sendable {
                     guard let configuration = box.value else { return channel.close() }
                     return channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
+                        // Before TLS, so a client that stalls the handshake is dropped too (slow loris).
+                        try sync.addHandler(IdleStateHandler(readTimeout: SiteHTTPHandler.idleTimeout))
+                        try sync.addHandler(IdleCloser())
                         try sync.addHandler(NIOSSLServerHandler(context: sslContext))
                         try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                         try sync.addHandler(SiteHTTPHandler(site: PassportSite(configuration: configuration), log: log))
@@ -150,6 +153,18 @@ public final class Sandbox: Sendable {
         ]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try CertificateAuthority.write(String(decoding: data, as: UTF8.self) + "\n", to: path, mode: 0o644)
+    }
+}
+
+/// Closes a connection when `IdleStateHandler` reports it idle.
+final class IdleCloser: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }
 

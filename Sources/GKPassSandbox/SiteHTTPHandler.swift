@@ -12,6 +12,9 @@ final class SiteHTTPHandler: ChannelInboundHandler {
 
     /// Bodies larger than this get 413: the forms the sandbox serves are a few hundred bytes.
     static let maximumBodySize = 64 * 1024
+    /// A connection that sends nothing for this long is closed (the handshake included): slow-loris protection that
+    /// still leaves keep-alive clients time between requests. Longer than the slowest `slow` fault a test would use.
+    static let idleTimeout = TimeAmount.seconds(15)
 
     let site: PassportSite
     let log: @Sendable (String) -> Void

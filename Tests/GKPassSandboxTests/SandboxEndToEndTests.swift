@@ -129,9 +129,9 @@ struct SandboxEndToEndTests {
         #expect(bad.stdout.contains("&ec=e5a\r\n"))
     }
 
-    @Test("GateKeeperPassport over a raw socket with the published vector, then two clients chat in a room")
+    @Test("two raw connections log in with GateKeeperPassport (published vector), join a room and see each other's messages")
     func passportAndChat() throws {
-        let sandbox = try Self.vectorSandbox()
+        let sandbox = try Self.vectorSandbox(["--generated-accounts", "1"])
         defer { sandbox.stop() }
         let (first, done) = try Self.passportLogin(sandbox, tickets: try Self.tweenerTickets(sandbox))
         #expect(done == "AUTH GateKeeperPassport * 0001A2B3C4D5E6F7@GateKeeperPassport 0")
@@ -139,28 +139,39 @@ struct SandboxEndToEndTests {
         first.send("USER demo 0 * :Demo")
         #expect(first.expect(" 376 ") != nil)
 
-        // The second client is a guest (GateKeeper v2, published vector 1, a GUID of its own).
-        let second = try LineSocket(port: sandbox.ircxPort)
-        second.send(Self.authLine("GateKeeper", "I", Self.header(version: 2, sequence: 1)))
-        _ = second.line()
-        let guid: [UInt8] = [0xc3, 0x6a, 0x97, 0xd6, 0x0a, 0xd3, 0x49, 0x42, 0xb1, 0x68, 0x07, 0x10, 0x2b, 0xba, 0x18, 0x96]
-        second.send(Self.authLine("GateKeeper", "S", Self.header(version: 2, sequence: 3) + Self.publishedV2 + guid))
-        #expect(second.text() == "AUTH GateKeeper * D6976AC3D30A4249B16807102BBA1896@GateKeeper 0")
-        second.send("NICK >Visitor")
-        second.send("USER v 0 * :Visitor")
+        let (second, secondDone) = try Self.passportLogin(
+            sandbox, tickets: try Self.tweenerTickets(sandbox, member: "user1%40passport.test", password: "password-1"))
+        #expect(secondDone == "AUTH GateKeeperPassport * 0002000000000001@GateKeeperPassport 0")
+        second.send("NICK User1")
+        second.send("USER u 0 * :User1")
         #expect(second.expect(" 376 ") != nil)
 
         first.send("JOIN %#TheLobby")
         #expect(first.expect(" 366 ") != nil)
         second.send("JOIN %#TheLobby")
-        #expect(second.expect("353") == ":1.2.3.4 353 >Visitor = %#TheLobby :Demo >Visitor")
-        #expect(first.expect("JOIN") == ":>Visitor!D6976AC3D30A4249B16807102BBA1896@GateKeeper JOIN :%#TheLobby")
-        second.send("PRIVMSG %#TheLobby :hello from a guest")
-        #expect(first.expect("PRIVMSG") == ":>Visitor!D6976AC3D30A4249B16807102BBA1896@GateKeeper PRIVMSG %#TheLobby :hello from a guest")
+        #expect(second.expect("353") == ":1.2.3.4 353 User1 = %#TheLobby :Demo User1")
+        #expect(first.expect("JOIN") == ":User1!0002000000000001@GateKeeperPassport JOIN :%#TheLobby")
+        second.send("PRIVMSG %#TheLobby :hello, Demo")
+        #expect(first.expect("PRIVMSG") == ":User1!0002000000000001@GateKeeperPassport PRIVMSG %#TheLobby :hello, Demo")
         first.send("PRIVMSG %#TheLobby :welcome")
         #expect(second.expect("PRIVMSG") == ":Demo!0001A2B3C4D5E6F7@GateKeeperPassport PRIVMSG %#TheLobby :welcome")
         first.send("FINDS %#TheLobby")
         #expect(first.expect(" 613 ") == ":1.2.3.4 613 Demo :127.0.0.1 \(sandbox.ircxPort)")
+    }
+
+    @Test("a guest (GateKeeper v2, published vector 1) gets the GUID it sent as its identity")
+    func guestIdentity() throws {
+        let sandbox = try Self.vectorSandbox()
+        defer { sandbox.stop() }
+        let guest = try LineSocket(port: sandbox.ircxPort)
+        guest.send(Self.authLine("GateKeeper", "I", Self.header(version: 2, sequence: 1)))
+        #expect(guest.line() == Array("AUTH GateKeeper S :GKSSP\\0\\0\\0\u{2}\\0\\0\\0\u{2}\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0".utf8))
+        let guid: [UInt8] = [0xc3, 0x6a, 0x97, 0xd6, 0x0a, 0xd3, 0x49, 0x42, 0xb1, 0x68, 0x07, 0x10, 0x2b, 0xba, 0x18, 0x96]
+        guest.send(Self.authLine("GateKeeper", "S", Self.header(version: 2, sequence: 3) + Self.publishedV2 + guid))
+        #expect(guest.text() == "AUTH GateKeeper * D6976AC3D30A4249B16807102BBA1896@GateKeeper 0")
+        guest.send("NICK >Visitor")
+        guest.send("USER v 0 * :Visitor")
+        #expect(guest.expect(" 001 ")?.hasSuffix(">Visitor!D6976AC3D30A4249B16807102BBA1896@GateKeeper") == true)
     }
 
     @Test("wrong answers, forged tickets and expired tickets get 910 and a closed link")
@@ -201,6 +212,7 @@ struct SandboxEndToEndTests {
         #expect(garbage.isClosedByPeer())
 
         let halfOpen = try LineSocket(port: sandbox.ircxPort)  // says nothing at all
+        let stalledTLS = try LineSocket(port: port)  // opens a TCP connection to the TLS port and never handshakes
         let flood = try LineSocket(port: sandbox.ircxPort)
         flood.send([UInt8](repeating: 0x41, count: 1_000_000) + [0x0D, 0x0A])
         #expect(flood.expect("ERROR :Closing Link") != nil)
@@ -212,6 +224,10 @@ struct SandboxEndToEndTests {
         ircx.send("IRCVERS IRC8 X")
         #expect(ircx.expect(" 800 ") != nil)
         #expect(sandbox.isRunning)
+        // The silent TLS connection is dropped after the idle timeout (15 s), not held forever.
+        let started = Date()
+        #expect(stalledTLS.isClosedByPeer(timeout: 40))
+        #expect(Date().timeIntervalSince(started) < 40)
     }
 
     @Test("HTTP faults as a client sees them: 503, no answer, broken headers, redirect loops")

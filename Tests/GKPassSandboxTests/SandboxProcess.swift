@@ -157,8 +157,10 @@ final class LineSocket {
         return nil
     }
 
-    /// True when the server has closed the connection (EOF after any pending lines).
-    func isClosedByPeer() -> Bool {
+    /// True when the server has closed the connection (EOF after any pending lines) within `timeout` seconds.
+    func isClosedByPeer(timeout: Int = 10) -> Bool {
+        var limit = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         while true {
             var chunk = [UInt8](repeating: 0, count: 4096)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
