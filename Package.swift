@@ -44,6 +44,9 @@ let package = Package(
         // Pure protocol core: no sockets, files, clocks or globals.
         .target(name: "GateKeeper", dependencies: ["CCrypto"], swiftSettings: strict),
 
+        // Where tickets live: the Secret Service (libsecret) and a private file store, with per-account locks.
+        .target(name: "TicketStore", dependencies: ["CSecret"], swiftSettings: strict),
+
         // The use cases the CLI composes.
         .target(name: "GKPassKit", dependencies: ["GateKeeper", "CCrypto"], swiftSettings: strict),
 
@@ -88,6 +91,7 @@ let package = Package(
         .testTarget(name: "GateKeeperTests", dependencies: ["GateKeeper"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret", "CCrypto"], swiftSettings: strict),
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper"]),
+        .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret"]),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit"], swiftSettings: strict),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper"]),
     ],

@@ -1,0 +1,214 @@
+internal import CSecret
+internal import Dispatch
+internal import Glibc
+
+/// Tickets in the desktop keyring through libsecret (design.md §6).
+///
+/// Attributes (`service=gkpass`, `account`, `network`, `kind`, `expires`) are not secret; the secret is the item's
+/// value. Every call has a deadline: a `GCancellable` that a timer cancels, so a hung keyring yields `.timeout`
+/// instead of a hung command. Nothing here unlocks or prompts: a locked collection is reported as `.locked`.
+public final class SecretServiceStore: TicketStore {
+    public let kind = StoreKind.secretService
+    /// Seconds each libsecret call may take.
+    public let deadline: Double
+    private let service: UnsafeMutablePointer<SecretService>
+
+    /// Connects to the Secret Service on the session bus. Throws `.unavailable` when there is no bus or no
+    /// provider, `.timeout` when it does not answer within `deadline`.
+    public init(environment: [String: String], deadline: Double = 5) throws(StoreError) {
+        self.deadline = deadline
+        guard let address = SessionBus.address(environment: environment) else {
+            throw StoreError(
+                .unavailable, "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus is missing",
+                hint: "log in to a desktop session, or use --store file")
+        }
+        // GDBus reads the address from the environment; setting it here is what makes cron find the user's bus.
+        // The address is not a secret.
+        if environment["DBUS_SESSION_BUS_ADDRESS"]?.isEmpty ?? true { setenv("DBUS_SESSION_BUS_ADDRESS", address, 1) }
+        let flags = SecretServiceFlags(rawValue: SECRET_SERVICE_OPEN_SESSION.rawValue | SECRET_SERVICE_LOAD_COLLECTIONS.rawValue)
+        guard let service = try Self.call(deadline, "connecting to the Secret Service", { c, e in secret_service_get_sync(flags, c, e) })
+        else { throw StoreError(.unavailable, "no Secret Service on the session bus") }
+        self.service = service
+    }
+
+    deinit { g_object_unref(service) }
+
+    // MARK: - Deadline and errors
+
+    /// Owns one reference to a GCancellable for as long as the timer might still fire.
+    final class CancellableBox: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<GCancellable>
+        init() { pointer = g_cancellable_new() }
+        deinit { g_object_unref(pointer) }
+    }
+
+    static func call<T>(
+        _ deadline: Double, _ doing: String,
+        _ body: (UnsafeMutablePointer<GCancellable>, UnsafeMutablePointer<UnsafeMutablePointer<GError>?>) -> T
+    ) throws(StoreError) -> T {
+        let box = CancellableBox()
+        let timer = DispatchWorkItem { g_cancellable_cancel(box.pointer) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + deadline, execute: timer)
+        var error: UnsafeMutablePointer<GError>? = nil
+        let result = body(box.pointer, &error)
+        timer.cancel()
+        if let error {
+            defer { g_error_free(error) }
+            throw translate(error, doing: doing, deadline: deadline)
+        }
+        return result
+    }
+
+    func call<T>(_ doing: String, _ body: (UnsafeMutablePointer<GCancellable>, UnsafeMutablePointer<UnsafeMutablePointer<GError>?>) -> T) throws(StoreError) -> T {
+        try Self.call(deadline, doing, body)
+    }
+
+    /// GLib errors in words a user understands; the raw text follows for the curious.
+    static func translate(_ error: UnsafeMutablePointer<GError>, doing: String, deadline: Double) -> StoreError {
+        let raw = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
+        if error.pointee.domain == g_io_error_quark() && error.pointee.code == Int32(G_IO_ERROR_CANCELLED.rawValue) {
+            return StoreError(.timeout, "the keyring did not answer within \(Int(deadline)) s while \(doing)",
+                hint: "is the keyring daemon stuck? Use --store file to bypass it")
+        }
+        if raw.contains("ServiceUnknown") || raw.contains("was not provided by any .service files") || raw.contains("org.freedesktop.secrets") && raw.contains("not") {
+            return StoreError(.unavailable, "no Secret Service provider (gnome-keyring, KeePassXC…) is running on the session bus (\(raw))",
+                hint: "start your keyring, or use --store file")
+        }
+        if raw.contains("Could not connect") || raw.contains("No such file") || raw.contains("Connection refused") {
+            return StoreError(.unavailable, "cannot connect to the D-Bus session bus while \(doing) (\(raw))",
+                hint: "check DBUS_SESSION_BUS_ADDRESS, or use --store file")
+        }
+        if raw.lowercased().contains("locked") {
+            return StoreError(.locked, "the keyring is locked (\(raw))", hint: unlockHint)
+        }
+        return StoreError(.unavailable, "the keyring failed while \(doing): \(raw)")
+    }
+
+    static let unlockHint = "unlock it by logging in to your desktop session (or: gnome-keyring-daemon --unlock, password on stdin); gkpass never prompts"
+
+    // MARK: - Attributes
+
+    static func attributes(_ pairs: [String: String]) -> OpaquePointer {
+        let table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free)!
+        for (key, value) in pairs { g_hash_table_insert(table, g_strdup(key), g_strdup(value)) }
+        return table
+    }
+
+    static func attribute(_ table: OpaquePointer, _ key: String) -> String? {
+        guard let value = g_hash_table_lookup(table, key) else { return nil }
+        return String(cString: value.assumingMemoryBound(to: CChar.self))
+    }
+
+    static func metadata(of item: UnsafeMutablePointer<SecretItem>) -> ItemMetadata? {
+        guard let table = secret_item_get_attributes(item) else { return nil }
+        defer { g_hash_table_unref(table) }
+        guard attribute(table, "service") == "gkpass", let account = attribute(table, "account"),
+            let kind = attribute(table, "kind").flatMap(ItemKind.init(rawValue:))
+        else { return nil }
+        return ItemMetadata(account: account, network: attribute(table, "network") ?? "", kind: kind, expires: attribute(table, "expires"))
+    }
+
+    /// Items matching `pairs` (locked ones included, secrets not loaded), newest first.
+    func search(_ pairs: [String: String]) throws(StoreError) -> [UnsafeMutablePointer<SecretItem>] {
+        let table = Self.attributes(pairs)
+        defer { g_hash_table_unref(table) }
+        let list = try call("searching the keyring") { c, e in
+            secret_service_search_sync(service, gk_secret_schema(), table, SECRET_SEARCH_ALL, c, e)
+        }
+        var items: [UnsafeMutablePointer<SecretItem>] = []
+        var node = list
+        while let current = node {
+            if let data = current.pointee.data {
+                let item = data.assumingMemoryBound(to: SecretItem.self)
+                g_object_ref(item)
+                items.append(item)
+            }
+            node = current.pointee.next
+        }
+        g_list_free_full(list, g_object_unref)
+        // Newest first: by expiry attribute, then by creation time.
+        return items.sorted { a, b in
+            let ea = Self.metadata(of: a)?.expires ?? "", eb = Self.metadata(of: b)?.expires ?? ""
+            return ea != eb ? ea > eb : secret_item_get_created(a) > secret_item_get_created(b)
+        }
+    }
+
+    /// Throws `.locked` when the default collection is locked: checked before anything that could prompt.
+    func ensureUnlocked() throws(StoreError) {
+        guard let collection = try call("opening the default keyring", { c, e in
+            secret_collection_for_alias_sync(service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, c, e)
+        }) else {
+            throw StoreError(.unavailable, "the keyring has no default collection", hint: "create one in your keyring manager (Seahorse), or use --store file")
+        }
+        defer { g_object_unref(collection) }
+        if secret_collection_get_locked(collection) != 0 {
+            throw StoreError(.locked, "the default keyring collection is locked", hint: Self.unlockHint)
+        }
+    }
+
+    // MARK: - TicketStore
+
+    public func read(account: String, kind: ItemKind) throws(StoreError) -> (metadata: ItemMetadata, secret: SecretBytes)? {
+        let items = try search(["service": "gkpass", "account": account, "kind": kind.rawValue])
+        defer { items.forEach { g_object_unref($0) } }
+        guard let item = items.first, let metadata = Self.metadata(of: item) else { return nil }
+        if secret_item_get_locked(item) != 0 {
+            throw StoreError(.locked, "the keyring item for \(account) is locked", hint: Self.unlockHint)
+        }
+        _ = try call("reading \(account) from the keyring") { c, e in secret_item_load_secret_sync(item, c, e) }
+        guard let value = secret_item_get_secret(item) else {
+            throw StoreError(.locked, "the keyring would not release the secret for \(account)", hint: Self.unlockHint)
+        }
+        defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
+        var length = 0
+        guard let bytes = secret_value_get(value, &length) else { return nil }
+        return (metadata, SecretBytes(UnsafeRawBufferPointer(start: bytes, count: length)))
+    }
+
+    public func write(_ metadata: ItemMetadata, secret: SecretBytes) throws(StoreError) {
+        try ensureUnlocked()
+        var pairs = ["service": "gkpass", "account": metadata.account, "network": metadata.network, "kind": metadata.kind.rawValue]
+        if let expires = metadata.expires { pairs["expires"] = expires }
+        let table = Self.attributes(pairs)
+        defer { g_hash_table_unref(table) }
+        let value = secret.withUnsafeBytes { raw in
+            secret_value_new(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, metadata.kind == .ticket ? "application/json" : "text/plain")
+        }
+        defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
+        let label = "gkpass \(metadata.kind.rawValue) for \(metadata.account) (\(metadata.network))"
+        _ = try call("storing \(metadata.account) in the keyring") { c, e in
+            secret_service_store_sync(service, gk_secret_schema(), table, SECRET_COLLECTION_DEFAULT, label, value, c, e)
+        }
+        // The new item exists now; only then remove older items for the same account and kind (another expiry
+        // or network makes a separate item), so a reader always finds one.
+        let items = try search(["service": "gkpass", "account": metadata.account, "kind": metadata.kind.rawValue])
+        defer { items.forEach { g_object_unref($0) } }
+        for item in items where Self.metadata(of: item) != metadata {
+            _ = try call("removing an older keyring item") { c, e in secret_item_delete_sync(item, c, e) }
+        }
+    }
+
+    @discardableResult
+    public func delete(account: String, kind: ItemKind) throws(StoreError) -> Bool {
+        let items = try search(["service": "gkpass", "account": account, "kind": kind.rawValue])
+        defer { items.forEach { g_object_unref($0) } }
+        guard !items.isEmpty else { return false }
+        try ensureUnlocked()
+        for item in items {
+            _ = try call("removing \(account) from the keyring") { c, e in secret_item_delete_sync(item, c, e) }
+        }
+        return true
+    }
+
+    public func list() throws(StoreError) -> [ItemMetadata] {
+        let items = try search(["service": "gkpass"])
+        defer { items.forEach { g_object_unref($0) } }
+        var seen = Set<String>()
+        var result: [ItemMetadata] = []
+        for item in items {
+            guard let metadata = Self.metadata(of: item), seen.insert(metadata.account + "\u{0}" + metadata.kind.rawValue).inserted else { continue }
+            result.append(metadata)
+        }
+        return result.sorted { ($0.account, $0.kind.rawValue) < ($1.account, $1.kind.rawValue) }
+    }
+}

@@ -1,0 +1,93 @@
+public import FoundationEssentials
+
+/// The secret a ticket item holds: a versioned JSON document with every cookie the login collected and the times
+/// (design.md §6). Other programs read it with `secret-tool lookup service gkpass account A kind ticket`.
+///
+/// ```json
+/// {"version": 1, "account": "alice@hotmail.com", "network": "sandbox",
+///  "obtained": "2026-11-26T13:00:00Z", "expires": "2026-11-27T13:00:00Z",
+///  "ticket": "<t= / MSPAuth>", "profile": "<p= / MSPProf>",
+///  "cookies": {"MSPAuth": "…", "MSPProf": "…", "MSNChatNN": "…", "MSNREGCookie": "…"}}
+/// ```
+public struct TicketSet: Sendable, Equatable {
+    /// The document version this code writes; readers refuse newer ones rather than guess.
+    public static let currentVersion = 1
+
+    public var account: String
+    public var network: String
+    public var obtained: Date
+    public var expires: Date
+    /// PassportTicket: the `t=` value, stored by the chat site as MSPAuth.
+    public var ticket: String
+    /// PassportProfile: the `p=` value, stored by the chat site as MSPProf.
+    public var profile: String
+    /// Every cookie and chat-page value collected (MSNChatNN, MSNREGCookie, SubscriberInfo, UserRole, …).
+    public var cookies: [String: String]
+
+    public init(
+        account: String, network: String, obtained: Date, expires: Date, ticket: String, profile: String,
+        cookies: [String: String] = [:]
+    ) {
+        self.account = account
+        self.network = network
+        self.obtained = obtained
+        self.expires = expires
+        self.ticket = ticket
+        self.profile = profile
+        self.cookies = cookies
+    }
+
+    struct Document: Codable {
+        var version: Int
+        var account: String
+        var network: String
+        var obtained: String
+        var expires: String
+        var ticket: String
+        var profile: String
+        var cookies: [String: String]
+    }
+
+    /// The item metadata that goes with this set.
+    public var metadata: ItemMetadata {
+        ItemMetadata(account: account, network: network, kind: .ticket, expires: Self.format(expires))
+    }
+
+    public func encoded() -> SecretBytes {
+        let document = Document(
+            version: Self.currentVersion, account: account, network: network, obtained: Self.format(obtained),
+            expires: Self.format(expires), ticket: ticket, profile: profile, cookies: cookies)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain strings cannot fail.
+        var data = try! encoder.encode(document)
+        let secret = SecretBytes(data)
+        data.withUnsafeMutableBytes { SecretBytes.wipe($0) }
+        return secret
+    }
+
+    public init(decoding secret: SecretBytes) throws(StoreError) {
+        let document: Document
+        do {
+            document = try secret.withUnsafeBytes { try JSONDecoder().decode(Document.self, from: Data($0)) }
+        } catch {
+            throw StoreError(.corrupt, "the stored ticket is not a gkpass ticket document")
+        }
+        guard document.version <= Self.currentVersion else {
+            throw StoreError(
+                .corrupt, "the stored ticket is document version \(document.version); this gkpass reads up to \(Self.currentVersion)",
+                hint: "upgrade gkpass, or log in again")
+        }
+        guard let obtained = Self.parse(document.obtained), let expires = Self.parse(document.expires) else {
+            throw StoreError(.corrupt, "the stored ticket has unreadable times")
+        }
+        self.init(
+            account: document.account, network: document.network, obtained: obtained, expires: expires,
+            ticket: document.ticket, profile: document.profile, cookies: document.cookies)
+    }
+
+    /// ISO 8601 UTC with seconds, `Z` suffix.
+    public static func format(_ date: Date) -> String { date.formatted(.iso8601) }
+
+    public static func parse(_ text: String) -> Date? { try? Date(text, strategy: .iso8601) }
+}

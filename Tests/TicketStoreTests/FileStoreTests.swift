@@ -1,0 +1,179 @@
+import Foundation
+import Testing
+import TicketStore
+
+func temporaryRoot() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-store-\(UUID().uuidString)/gkpass").path
+}
+
+func mode(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1 }
+
+let sampleSet = TicketSet(
+    account: "alice@passport.test", network: "sandbox", obtained: Date(timeIntervalSince1970: 1_800_000_000),
+    expires: Date(timeIntervalSince1970: 1_800_086_400), ticket: "T+/=ticket", profile: "P+/=profile",
+    cookies: ["MSNChatNN": "Alice", "MSNREGCookie": "reg"])
+
+@Suite("File store")
+struct FileStoreTests {
+    @Test("write, read back, replace, list, delete; directory 0700 and files 0600")
+    func roundTrip() throws {
+        let root = temporaryRoot()
+        let store = FileStore(root: root)
+        #expect(try store.read(account: "alice@passport.test", kind: .ticket) == nil)
+        try store.write(sampleSet.metadata, secret: sampleSet.encoded())
+        let (metadata, secret) = try #require(try store.read(account: "alice@passport.test", kind: .ticket))
+        #expect(metadata == sampleSet.metadata)
+        #expect(try TicketSet(decoding: secret) == sampleSet)
+        #expect(mode(root) == 0o700 && mode(root + "/items") == 0o700)
+        let file = root + "/items/alice@passport.test.ticket.json"
+        #expect(mode(file) == 0o600)
+
+        var newer = sampleSet
+        newer.expires = Date(timeIntervalSince1970: 1_900_000_000)
+        try store.write(newer.metadata, secret: newer.encoded())
+        #expect(try TicketSet(decoding: try #require(try store.read(account: "alice@passport.test", kind: .ticket)).secret) == newer)
+        try store.write(ItemMetadata(account: "alice@passport.test", network: "sandbox", kind: .password, expires: nil), secret: SecretBytes(Array("pw".utf8)))
+        #expect(try store.list().map(\.kind) == [.password, .ticket])
+        #expect(try store.delete(account: "alice@passport.test", kind: .ticket))
+        #expect(try !store.delete(account: "alice@passport.test", kind: .ticket), "deleting what is gone is not an error")
+        #expect(try store.list().count == 1)
+        // No temporary files are left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/items").allSatisfy { !$0.hasPrefix(".tmp") })
+    }
+
+    @Test("account names cannot climb out of the directory or hide a file", arguments: ["../../etc/passwd", ".hidden", "a/b", "x\u{0}y", "é@x"])
+    func fileNames(account: String) throws {
+        let name = FileStore.fileName(for: account)
+        #expect(!name.contains("/") && !name.hasPrefix(".") && !name.contains("\u{0}"))
+        let root = temporaryRoot()
+        let store = FileStore(root: root)
+        try store.write(ItemMetadata(account: account, network: "n", kind: .password, expires: nil), secret: SecretBytes([1]))
+        #expect(try store.read(account: account, kind: .password)?.metadata.account == account)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/items").count == 1)
+    }
+
+    func expectUnsafe(_ body: () throws -> Void) {
+        do {
+            try body()
+            Issue.record("expected the store to refuse")
+        } catch let error as StoreError {
+            #expect(error.kind == .unsafe, "\(error)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test("refuses a group-readable item, a loose directory, a symlinked item, and (as root) a file owned by someone else")
+    func refusesUnsafe() throws {
+        let root = temporaryRoot()
+        let store = FileStore(root: root)
+        try store.write(sampleSet.metadata, secret: sampleSet.encoded())
+        let file = root + "/items/alice@passport.test.ticket.json"
+
+        chmod(file, 0o640)
+        expectUnsafe { _ = try store.read(account: "alice@passport.test", kind: .ticket) }
+        chmod(file, 0o600)
+
+        chmod(root, 0o755)
+        expectUnsafe { _ = try store.list() }
+        chmod(root, 0o700)
+
+        let target = root + "/../elsewhere.json"
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: target))
+        chmod(target, 0o600)
+        symlink(target, root + "/items/bob@passport.test.ticket.json")
+        expectUnsafe { _ = try store.read(account: "bob@passport.test", kind: .ticket) }
+        unlink(root + "/items/bob@passport.test.ticket.json")
+
+        if getuid() == 0 {
+            chown(file, 65534, 65534)
+            expectUnsafe { _ = try store.read(account: "alice@passport.test", kind: .ticket) }
+            chown(file, 0, 0)
+        }
+        // Refusal never "fixes" or removes the good item.
+        #expect(try TicketSet(decoding: try #require(try store.read(account: "alice@passport.test", kind: .ticket)).secret) == sampleSet)
+    }
+
+    @Test("a corrupt item is reported as corrupt, not crashed on")
+    func corrupt() throws {
+        let root = temporaryRoot()
+        let store = FileStore(root: root)
+        _ = try store.list()
+        let file = root + "/items/x.ticket.json"
+        FileManager.default.createFile(atPath: file, contents: Data("not json".utf8), attributes: [.posixPermissions: 0o600])
+        do {
+            _ = try store.read(account: "x", kind: .ticket)
+            Issue.record("read a corrupt item")
+        } catch { #expect(error.kind == .corrupt) }
+    }
+}
+
+@Suite("Ticket documents")
+struct TicketSetTests {
+    @Test("round trip keeps every cookie and both times to the second")
+    func roundTrip() throws {
+        #expect(try TicketSet(decoding: sampleSet.encoded()) == sampleSet)
+        let text = sampleSet.encoded().withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        #expect(text.contains("\"version\":1"))
+        #expect(text.contains("\"expires\":\"2027-01-16T08:00:00Z\""))
+    }
+
+    @Test("refuses newer document versions and junk")
+    func refuses() throws {
+        for junk in ["{}", "[]", "", "{\"version\":2,\"account\":\"a\",\"network\":\"n\",\"obtained\":\"2026-01-01T00:00:00Z\",\"expires\":\"2026-01-01T00:00:00Z\",\"ticket\":\"t\",\"profile\":\"p\",\"cookies\":{}}"] {
+            #expect(throws: StoreError.self) { try TicketSet(decoding: SecretBytes(Array(junk.utf8))) }
+        }
+    }
+
+    @Test("secrets never show in descriptions")
+    func noLeaks() {
+        #expect(!String(describing: sampleSet.encoded()).contains("ticket"))
+    }
+}
+
+@Suite("Account locks")
+struct AccountLockTests {
+    @Test("a second holder times out with lockTimeout; after release it gets the lock")
+    func exclusive() throws {
+        let store = FileStore(root: temporaryRoot())
+        var first: AccountLock? = try AccountLock(store: store, account: "a@b.c", timeout: 1)
+        do {
+            _ = try AccountLock(store: store, account: "a@b.c", timeout: 0.2)
+            Issue.record("two holders")
+        } catch { #expect(error.kind == .lockTimeout) }
+        _ = try AccountLock(store: store, account: "other@b.c", timeout: 0.2)  // other accounts are independent
+        _ = first
+        first = nil
+        _ = try AccountLock(store: store, account: "a@b.c", timeout: 0.2)
+    }
+}
+
+@Suite("Session bus discovery")
+struct SessionBusTests {
+    @Test("an explicit address wins; otherwise the user's $XDG_RUNTIME_DIR/bus socket; otherwise none")
+    func discovery() throws {
+        #expect(SessionBus.address(environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=/x"]) == "unix:path=/x")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rt-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        #expect(SessionBus.address(environment: ["XDG_RUNTIME_DIR": dir]) == nil)
+        FileManager.default.createFile(atPath: dir + "/bus", contents: Data())
+        #expect(SessionBus.address(environment: ["XDG_RUNTIME_DIR": dir]) == nil, "a regular file is not a bus")
+        unlink(dir + "/bus")
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        _ = withUnsafeMutableBytes(of: &address.sun_path) { raw in (dir + "/bus").utf8CString.withUnsafeBytes { raw.copyMemory(from: $0) } }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        #expect(SessionBus.address(environment: ["XDG_RUNTIME_DIR": dir]) == "unix:path=\(dir)/bus")
+        #expect(SessionBus.address(environment: ["XDG_RUNTIME_DIR": dir], uid: 12345) == nil, "someone else's bus is not ours")
+    }
+
+    @Test("with no bus at all the Secret Service store is unavailable, and nothing is launched")
+    func noBus() {
+        do {
+            _ = try SecretServiceStore(environment: ["XDG_RUNTIME_DIR": "/nonexistent"], deadline: 2)
+            Issue.record("connected without a bus")
+        } catch { #expect(error.kind == .unavailable) }
+    }
+}
