@@ -44,6 +44,9 @@ let package = Package(
         // Pure protocol core: no sockets, files, clocks or globals.
         .target(name: "GateKeeper", dependencies: ["CCrypto"], swiftSettings: strict),
 
+        // The HTTPS Passport login flows over libcurl. Knows nothing of storage.
+        .target(name: "Passport", dependencies: ["CCurl"], swiftSettings: strict),
+
         // Where tickets live: the Secret Service (libsecret) and a private file store, with per-account locks.
         .target(name: "TicketStore", dependencies: ["CSecret"], swiftSettings: strict),
 
@@ -91,6 +94,7 @@ let package = Package(
         .testTarget(name: "GateKeeperTests", dependencies: ["GateKeeper"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret", "CCrypto"], swiftSettings: strict),
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper"]),
+        .testTarget(name: "PassportTests", dependencies: ["Passport"]),
         .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret"]),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit"], swiftSettings: strict),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper"]),
