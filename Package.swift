@@ -93,8 +93,10 @@ let package = Package(
 
         .testTarget(name: "GateKeeperTests", dependencies: ["GateKeeper"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret", "CCrypto"], swiftSettings: strict),
-        .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper"]),
-        .testTarget(name: "PassportTests", dependencies: ["Passport"]),
+        // Helpers shared by the end-to-end suites: start the real sandbox, run curl, talk raw IRCX.
+        .target(name: "GKPassTestSupport", path: "Tests/Support"),
+        .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
+        .testTarget(name: "PassportTests", dependencies: ["Passport", "GKPassTestSupport"]),
         .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret"]),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit"], swiftSettings: strict),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper"]),

@@ -1,3 +1,4 @@
+import GKPassTestSupport
 import Foundation
 import GateKeeper
 import Testing

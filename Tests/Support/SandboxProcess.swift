@@ -1,28 +1,27 @@
-import Foundation
-import Testing
+public import Foundation
 
 /// The real `gkpass-sandbox` binary, started on loopback with port 0 and a private state directory, stopped with
 /// SIGTERM when the test is done.
-final class SandboxProcess: @unchecked Sendable {
-    static let binDirectory: URL = {
+public final class SandboxProcess: @unchecked Sendable {
+    public static let binDirectory: URL = {
         if let dir = ProcessInfo.processInfo.environment["GKPASS_BIN_DIR"] { return URL(fileURLWithPath: dir) }
         return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     }()
 
-    let process = Process()
-    let stateDirectory: String
-    let endpoints: [String: Any]
-    let readyLine: String
+    public let process = Process()
+    public let stateDirectory: String
+    public let endpoints: [String: Any]
+    public let readyLine: String
     private let errorPipe = Pipe()
 
-    var httpsOrigin: String {
+    public var httpsOrigin: String {
         let nexus = endpoints["nexus_url"] as! String
         return String(nexus[..<nexus.range(of: "/rdr/")!.lowerBound])
     }
-    var caFile: String { endpoints["ca_file"] as! String }
-    var ircxPort: Int { (endpoints["ircx"] as! [String: Any])["port"] as! Int }
+    public var caFile: String { endpoints["ca_file"] as! String }
+    public var ircxPort: Int { (endpoints["ircx"] as! [String: Any])["port"] as! Int }
 
-    init(_ arguments: [String] = []) throws {
+    public init(_ arguments: [String] = []) throws {
         stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-sandbox-test-\(UUID().uuidString)").path
         process.executableURL = Self.binDirectory.appendingPathComponent("gkpass-sandbox")
         process.arguments = ["--state-dir", stateDirectory] + arguments
@@ -50,11 +49,11 @@ final class SandboxProcess: @unchecked Sendable {
         endpoints = try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
-    var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { process.isRunning }
 
     /// Stops the sandbox and returns what it logged on stderr.
     @discardableResult
-    func stop() -> String {
+    public func stop() -> String {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
@@ -67,19 +66,19 @@ final class SandboxProcess: @unchecked Sendable {
     deinit { if process.isRunning { process.terminate() } }
 }
 
-struct SandboxStartError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+public struct SandboxStartError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }
 
 /// Runs a program and collects its output (curl and python3 are the independent clients).
-struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct Run {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
 
     @discardableResult
-    static func program(_ path: String, _ arguments: [String], input: String? = nil) throws -> Run {
+    public static func program(_ path: String, _ arguments: [String], input: String? = nil) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -95,15 +94,15 @@ struct Run {
         return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    static func curl(_ arguments: [String]) throws -> Run { try program("/usr/bin/curl", ["-sS", "--max-time", "20"] + arguments) }
+    public static func curl(_ arguments: [String]) throws -> Run { try program("/usr/bin/curl", ["-sS", "--max-time", "20"] + arguments) }
 }
 
 /// A blocking TCP client that speaks in lines: the raw-socket side of the IRCX tests.
-final class LineSocket {
-    let fd: Int32
+public final class LineSocket {
+    public let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, host: String = "127.0.0.1") throws {
+    public init(port: Int, host: String = "127.0.0.1") throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -119,7 +118,7 @@ final class LineSocket {
 
     deinit { close(fd) }
 
-    func send(_ bytes: [UInt8]) {
+    public func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -128,10 +127,10 @@ final class LineSocket {
         }
     }
 
-    func send(_ line: String) { send(Array((line + "\r\n").utf8)) }
+    public func send(_ line: String) { send(Array((line + "\r\n").utf8)) }
 
     /// The next line without CRLF; nil at EOF or after 10 s of silence.
-    func line() -> [UInt8]? {
+    public func line() -> [UInt8]? {
         while true {
             if let lf = buffer.firstIndex(of: 0x0A) {
                 var line = Array(buffer[..<lf])
@@ -146,10 +145,10 @@ final class LineSocket {
         }
     }
 
-    func text() -> String? { line().map { String(decoding: $0, as: UTF8.self) } }
+    public func text() -> String? { line().map { String(decoding: $0, as: UTF8.self) } }
 
     /// Reads lines until one contains `fragment`; returns it (nil at EOF/timeout).
-    func expect(_ fragment: String, within limit: Int = 50) -> String? {
+    public func expect(_ fragment: String, within limit: Int = 50) -> String? {
         for _ in 0..<limit {
             guard let text = text() else { return nil }
             if text.contains(fragment) { return text }
@@ -158,7 +157,7 @@ final class LineSocket {
     }
 
     /// True when the server has closed the connection (EOF after any pending lines) within `timeout` seconds.
-    func isClosedByPeer(timeout: Int = 10) -> Bool {
+    public func isClosedByPeer(timeout: Int = 10) -> Bool {
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         while true {
