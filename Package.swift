@@ -51,13 +51,14 @@ let package = Package(
         .target(name: "TicketStore", dependencies: ["CSecret"], swiftSettings: strict),
 
         // The use cases the CLI composes.
-        .target(name: "GKPassKit", dependencies: ["GateKeeper", "CCrypto"], swiftSettings: strict),
+        .target(name: "GKPassKit", dependencies: ["GateKeeper", "Passport", "TicketStore", "CCrypto"], swiftSettings: strict),
 
         .executableTarget(
             name: "gkpass",
             dependencies: [
                 "GKPassKit",
                 "GateKeeper",
+                "TicketStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -99,7 +100,7 @@ let package = Package(
         .testTarget(name: "PassportTests", dependencies: ["Passport", "GKPassTestSupport"]),
         .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret"]),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit"], swiftSettings: strict),
-        .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper"]),
+        .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "GKPassTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -173,13 +173,38 @@ _gkpass() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    gatekeeper|help)
+    login|gatekeeper|help)
         # Offer subcommand argument completions
         "_gkpass_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'gatekeeper help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'login gatekeeper help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gkpass_login() {
+    repeating_flags=()
+    non_repeating_flags=(--password-stdin --remember-password --verbose -v --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--network --password-fd --password-file --store)
+    __gkpass_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--network')
+        return
+        ;;
+    '--password-fd')
+        return
+        ;;
+    '--password-file')
+        return
+        ;;
+    '--store')
+        __gkpass_add_completions -W 'auto'$'\n''secret-service'$'\n''file'
+        return
         ;;
     esac
 }

@@ -22,6 +22,8 @@ function __gkpass_parse_tokens -S
     case 'gkpass'
         __gkpass_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
+        case 'login'
+            __gkpass_parse_subcommand 1 'network=' 'password-stdin' 'password-fd=' 'password-file=' 'remember-password' 'store=' 'v/verbose' 'version' 'h/help'
         case 'gatekeeper'
             __gkpass_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
@@ -87,8 +89,18 @@ end
 complete -c 'gkpass' -f
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass" version' -l 'version' -d 'Show the version.'
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_positional "gkpass" -eq 1' -fa 'login' -d 'Sign in to Passport and store the chat tickets.'
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_positional "gkpass" -eq 1' -fa 'gatekeeper' -d 'Speak the client side of AUTH GateKeeper and GateKeeperPassport, one line at a time.'
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_positional "gkpass" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass login" network' -l 'network' -d 'The network to sign in to.' -rfka ''
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass login" password-stdin' -l 'password-stdin' -d 'Read the password from the first line of standard input.'
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass login" password-fd' -l 'password-fd' -d 'Read the password from the first line of this open file descriptor.' -rfka ''
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass login" password-file' -l 'password-file' -d 'Read the password from the first line of this file (mode 600).' -rfka ''
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass login" remember-password' -l 'remember-password' -d 'Also store the password (in the same store, as a separate item) so gkpass refresh can sign in unattended.'
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass login" store' -l 'store' -d 'Where to store the tickets.' -rfka 'auto secret-service file'
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass login" v verbose' -l 'verbose' -s 'v' -d 'Trace each request and response on stderr, with every secret replaced by a fingerprint.'
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass login" version' -l 'version' -d 'Show the version.'
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass login" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass gatekeeper" version' -l 'version' -d 'Show the version.'
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass gatekeeper" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_positional "gkpass gatekeeper" -eq 1' -fa 'init' -d 'Print the client\'s first AUTH line (GKSSP sequence 1).'

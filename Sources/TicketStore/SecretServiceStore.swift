@@ -134,7 +134,7 @@ public final class SecretServiceStore: TicketStore {
     }
 
     /// Throws `.locked` when the default collection is locked: checked before anything that could prompt.
-    func ensureUnlocked() throws(StoreError) {
+    public func ensureUnlocked() throws(StoreError) {
         guard let collection = try call("opening the default keyring", { c, e in
             secret_collection_for_alias_sync(service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, c, e)
         }) else {

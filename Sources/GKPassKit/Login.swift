@@ -1,0 +1,111 @@
+internal import FoundationEssentials
+public import Passport
+public import TicketStore
+
+/// `gkpass login`: run the network's Passport flow, collect every cookie, and store the ticket set. Nothing is
+/// stored unless the whole flow succeeds, so a failed login never touches a good stored ticket.
+public struct Login {
+    public var account: String
+    public var network: Network
+    public var storeChoice: StoreChoice
+    public var rememberPassword: Bool
+    public var lockTimeout: Double
+    /// Unix time, read once per command.
+    public var now: Int64
+
+    public init(account: String, network: Network, storeChoice: StoreChoice, rememberPassword: Bool, lockTimeout: Double = 30, now: Int64) {
+        self.account = account
+        self.network = network
+        self.storeChoice = storeChoice
+        self.rememberPassword = rememberPassword
+        self.lockTimeout = lockTimeout
+        self.now = now
+    }
+
+    public struct Outcome {
+        public var tickets: TicketSet
+        public var store: StoreKind
+        public var requests: Int
+    }
+
+    /// Logs in with `password` and stores the result through `ladder`.
+    public func run(password: SecretBytes, ladder: StoreLadder, trace: ((String) -> Void)?, warn: (String) -> Void) throws(GKPassError) -> Outcome {
+        let set: TicketSet
+        let requests: Int
+        // libcurl and the header builder need text; the String lives only for this flow.
+        let text = password.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        do {
+            let client = try HTTPClient(options: .init(caFile: network.caFile, userAgent: "gkpass/\(GKPassVersion.string)"))
+            let session = PassportSession(client: client, now: now)
+            session.trace = trace
+            set = try signIn(session: session, password: text)
+            requests = session.requestCount
+        } catch {
+            throw GKPassError(passport: error, while: "logging in \(account) to \(network.name)")
+        }
+        let store = try ladder.storeForWriting(storeChoice, warn: warn)
+        do {
+            let lock = try AccountLock(store: ladder.fileStore, account: account, timeout: lockTimeout)
+            defer { withExtendedLifetime(lock) {} }
+            try store.write(set.metadata, secret: set.encoded())
+            if rememberPassword {
+                try store.write(ItemMetadata(account: account, network: network.name, kind: .password, expires: nil), secret: password)
+            }
+            try ladder.fileStore.record(store: store.kind, account: account)
+            if try ladder.fileStore.defaultAccount() == nil { try ladder.fileStore.setDefaultAccount(account) }
+        } catch {
+            throw GKPassError(store: error)
+        }
+        return Outcome(tickets: set, store: store.kind, requests: requests)
+    }
+
+    func signIn(session: PassportSession, password: String) throws(PassportError) -> TicketSet {
+        var tickets: PassportTickets
+        var room: PassportURL?
+        switch network.flow {
+        case .tweener:
+            guard let nexus = network.nexusURL.flatMap(PassportURL.init) else {
+                throw PassportError(.configuration, "network \(network.name) has no nexus URL")
+            }
+            let da = try TweenerLogin.discoverDA(session, nexus: nexus)
+            tickets = try TweenerLogin.signIn(session, da: da, member: account, password: password)
+            if let chat = network.chatRoomURL, var url = PassportURL(chat) {
+                url.query += (url.query.isEmpty ? "" : "&") + "t=\(PercentEncoding.encode(tickets.ticket))&p=\(PercentEncoding.encode(tickets.profile))"
+                room = url
+            }
+        case .web:
+            guard let post = network.webLoginURL.flatMap(PassportURL.init), let chat = network.chatRoomURL else {
+                throw PassportError(.configuration, "network \(network.name) has no web login or chat room URL")
+            }
+            let result = try WebLogin.signIn(session, postURL: post, siteID: network.siteID, returnURL: chat, member: account, password: password)
+            tickets = result.tickets
+            room = result.landing
+        }
+        var cookies: [String: String] = [:]
+        for cookie in session.jar.cookies { cookies[cookie.name] = cookie.value }
+        if let room {
+            let chat = try ChatSiteStep.run(session, room: room)
+            for (name, value) in chat.params where ["MSNREGCookie", "SubscriberInfo", "UserRole", "NickName", "MSNProfile", "Server"].contains(name) {
+                cookies[name] = value
+            }
+            if let nickname = chat.nickname { cookies["MSNChatNN"] = nickname }
+        }
+        let expires = tickets.cookieExpiry ?? (now + network.ticketLifetime)
+        return TicketSet(
+            account: account, network: network.name, obtained: Date(timeIntervalSince1970: Double(now)),
+            expires: Date(timeIntervalSince1970: Double(expires)), ticket: tickets.ticket, profile: tickets.profile, cookies: cookies)
+    }
+}
+
+extension GKPassError {
+    /// Passport failures in the exit codes of design.md §4.
+    public init(passport error: PassportError, while doing: String) {
+        let code: ExitCode
+        switch error.kind {
+        case .rejected: code = .reauthenticate
+        case .network, .tls, .server, .redirectLoop: code = .network
+        case .configuration: code = .usage
+        }
+        self.init(code, "\(error.message) while \(doing)", hint: error.hint)
+    }
+}

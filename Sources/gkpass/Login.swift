@@ -1,0 +1,97 @@
+public import ArgumentParser
+public import GKPassKit
+internal import Glibc
+
+extension StoreChoice: ExpressibleByArgument {}
+
+extension GKPass {
+    /// `gkpass login`: sign in to Passport and store the tickets.
+    struct Login: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign in to Passport and store the chat tickets.",
+            discussion: """
+                Runs the network's Passport sign-in over HTTPS, follows the chat site to collect every cookie \
+                (MSPAuth, MSPProf, MSNChatNN, MSNREGCookie …), and stores them in the keyring (Secret Service) or, \
+                where none runs, in a private file under ${XDG_STATE_HOME:-~/.local/state}/gkpass.
+
+                The password is read from a no-echo prompt on the terminal, or from --password-stdin, \
+                --password-fd, --password-file (which must be readable only by you), or $CREDENTIALS_DIRECTORY/password \
+                (systemd LoadCredential=). It is never accepted as an argument. A failed login leaves any stored \
+                ticket as it was.
+
+                Networks: the built-in network is sandbox (a running gkpass-sandbox).
+
+                Exit status: 0 stored; 2 usage; 4 the server rejected the member name or password; 5 keyring locked \
+                or unavailable (with --store secret-service); 6 unsafe password file or store; 7 network, TLS or \
+                server error; 8 another gkpass holds the account.
+
+                Example:
+                  gkpass-sandbox &
+                  printf '%s\\n' sandbox-demo | gkpass login demo@passport.test --network sandbox --password-stdin
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
+        var account: String?
+
+        @Option(help: ArgumentHelp("The network to sign in to.", valueName: "name"))
+        var network: String?
+
+        @Flag(help: "Read the password from the first line of standard input.")
+        var passwordStdin = false
+
+        @Option(help: ArgumentHelp("Read the password from the first line of this open file descriptor.", valueName: "n"))
+        var passwordFd: Int32?
+
+        @Option(help: ArgumentHelp("Read the password from the first line of this file (mode 600).", valueName: "path"))
+        var passwordFile: String?
+
+        @Option(name: .customLong("password"), help: .hidden)
+        var refusedPassword: String?
+
+        @Flag(help: "Also store the password (in the same store, as a separate item) so gkpass refresh can sign in unattended.")
+        var rememberPassword = false
+
+        @Option(help: "Where to store the tickets.")
+        var store: StoreChoice = .auto
+
+        @Flag(name: .shortAndLong, help: "Trace each request and response on stderr, with every secret replaced by a fingerprint.")
+        var verbose = false
+
+        func validate() throws {
+            if refusedPassword != nil {
+                throw ValidationError(
+                    "gkpass never takes a password as an argument (other users can read it in ps). Use the prompt, --password-stdin, --password-fd or --password-file.")
+            }
+            if [passwordStdin, passwordFd != nil, passwordFile != nil].filter({ $0 }).count > 1 {
+                throw ValidationError("Choose one of --password-stdin, --password-fd and --password-file.")
+            }
+        }
+
+        func run() throws {
+            let environment = Environment.current
+            let now = Int64(time(nil))
+            let ladder = StoreLadder(environment: environment)
+            guard let member = try account ?? (try? ladder.fileStore.defaultAccount()) ?? nil else {
+                throw GKPassError(.usage, "name the account to sign in (gkpass login alice@hotmail.com)")
+            }
+            guard let networkName = network ?? environment["GKPASS_NETWORK"] else {
+                throw GKPassError(.usage, "choose a network with --network NAME", hint: "the built-in network is sandbox")
+            }
+            let source: PasswordSource
+            if passwordStdin { source = .standardInput }
+            else if let passwordFd { source = .fileDescriptor(passwordFd) }
+            else if let passwordFile { source = .file(passwordFile) }
+            else if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty { source = .systemdCredential(credentials) }
+            else { source = .terminalPrompt("Password for \(member): ") }
+            let login = GKPassKit.Login(
+                account: member, network: try Network.named(networkName, environment: environment), storeChoice: store,
+                rememberPassword: rememberPassword, now: now)
+            let password = try source.read()
+            let outcome = try login.run(
+                password: password, ladder: ladder, trace: verbose ? { StandardStreams.writeError("gkpass: " + $0) } : nil,
+                warn: { StandardStreams.writeError("gkpass: " + $0) })
+            StandardStreams.writeError("gkpass: logged in \(member) on \(networkName); tickets in the \(outcome.store.rawValue) store until \(TicketSetFormat.expires(outcome.tickets))")
+        }
+    }
+}
