@@ -126,12 +126,15 @@ struct GKPassSandboxCommand: ParsableCommand {
                 fixedChallenge: fixedChallenge.map { text in
                     stride(from: 0, to: 16, by: 2).map { UInt8(text.dropFirst($0).prefix(2), radix: 16)! }
                 })
+            // Signal handling goes in before the ready line: a SIGTERM sent right after "ready" must not be lost.
+            let stop = installStopSignalHandlers()
             let sandbox = try Sandbox.start(
                 .init(
                     stateDirectory: stateDir ?? Sandbox.defaultStateDirectory(), listen: listen == "localhost" ? "127.0.0.1" : listen,
                     httpsPort: httpsPort, ircxPort: ircxPort, configuration: configuration))
             FileHandle.standardOutput.write(Data((sandbox.readyLine + "\n").utf8))
-            waitForStopSignal()
+            stop.semaphore.wait()
+            stop.sources.forEach { $0.cancel() }
             sandbox.stop()
             FileHandle.standardError.write(Data("gkpass-sandbox: stopped\n".utf8))
         } catch let error as SandboxError {
@@ -145,8 +148,9 @@ struct GKPassSandboxCommand: ParsableCommand {
         }
     }
 
-    /// Blocks until SIGINT or SIGTERM (or stdin closing when started with --exit-on-stdin-eof; not needed yet).
-    func waitForStopSignal() {
+    /// Routes SIGINT and SIGTERM to a semaphore: default actions off (as libdispatch requires), then the sources.
+    /// Called before the ready line, so a signal sent after it is always caught.
+    func installStopSignalHandlers() -> (semaphore: DispatchSemaphore, sources: [any DispatchSourceSignal]) {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let semaphore = DispatchSemaphore(value: 0)
@@ -156,7 +160,6 @@ struct GKPassSandboxCommand: ParsableCommand {
             source.resume()
             return source
         }
-        semaphore.wait()
-        sources.forEach { $0.cancel() }
+        return (semaphore, sources)
     }
 }
