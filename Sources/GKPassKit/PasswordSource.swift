@@ -35,24 +35,10 @@ public enum PasswordSource: Sendable, Equatable {
     }
 
     static func readLine(fd: Int32, what: String) throws(GKPassError) -> SecretBytes {
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(128)
-        defer { SecretBytes.wipe(&buffer) }
-        var byte: UInt8 = 0
-        while true {
-            let count = Glibc.read(fd, &byte, 1)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw GKPassError(.failure, "cannot read the password from \(what): \(String(cString: strerror(errno)))")
-            }
-            if count == 0 || byte == 0x0A { break }
-            buffer.append(byte)
-            guard buffer.count <= maximumLength else { throw GKPassError(.usage, "the password from \(what) is longer than \(maximumLength) bytes") }
+        guard var line = try LineInput.readLine(fd: fd, limit: maximumLength, what: what), !line.isEmpty else {
+            throw GKPassError(.usage, "no password on \(what)")
         }
-        byte = 0
-        if buffer.last == 0x0D { buffer.removeLast() }
-        guard !buffer.isEmpty else { throw GKPassError(.usage, "no password on \(what)") }
-        return SecretBytes(buffer)
+        return SecretBytes(consuming: &line)
     }
 
     /// Files holding a password must be regular, ours, and unreadable by group and others (else exit 6). systemd

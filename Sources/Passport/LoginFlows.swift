@@ -8,6 +8,18 @@ public struct PassportTickets: Sendable, Equatable {
     public var cookieExpiry: Int64?
 }
 
+extension PassportSession {
+    /// Where a 3xx `response` to a request for `url` points, resolved; throws when it points nowhere usable.
+    func redirectTarget(_ response: HTTPResponse, from url: PassportURL, _ who: String) throws(PassportError) -> PassportURL {
+        guard let location = response.header("Location"), let next = url.resolving(location) else {
+            throw PassportError(.server, "\(who) redirected without a usable Location")
+        }
+        return next
+    }
+
+    static let redirectStatuses: Set<Int> = [301, 302, 303, 307, 308]
+}
+
 /// Passport 1.4 "Tweener" (protocol.md §3a): the nexus names the DA; the DA takes the credentials in a
 /// `Passport1.4` Authorization header and answers with `from-PP='t=…&p=…'`.
 public enum TweenerLogin {
@@ -35,11 +47,8 @@ public enum TweenerLogin {
                     throw PassportError(.server, "the Passport DA \(url.host) answered 200 without tickets")
                 }
                 return PassportTickets(ticket: t, profile: p, cookieExpiry: nil)
-            case 301, 302, 303, 307, 308:
-                guard let location = response.header("Location"), let next = url.resolving(location) else {
-                    throw PassportError(.server, "the Passport DA \(url.host) redirected without a usable Location")
-                }
-                url = next
+            case let status where PassportSession.redirectStatuses.contains(status):
+                url = try session.redirectTarget(response, from: url, "the Passport DA \(url.host)")
             case 401:
                 let status = (response.header("WWW-Authenticate") ?? response.header("Authentication-Info")).flatMap { PassportHeaders.status($0) }
                 if case .failed(let reason, _) = status {
@@ -71,10 +80,8 @@ public enum WebLogin {
         for _ in 0...session.maximumHops {
             let response = try session.send(request)
             switch response.status {
-            case 301, 302, 303, 307, 308:
-                guard let location = response.header("Location"), let next = request.url.resolving(location) else {
-                    throw PassportError(.server, "the Passport sign-in redirected without a usable Location")
-                }
+            case let status where PassportSession.redirectStatuses.contains(status):
+                let next = try session.redirectTarget(response, from: request.url, "the Passport sign-in")
                 if let t = next.queryValue("t"), let p = next.queryValue("p"), !t.isEmpty {
                     let expiry = session.jar.cookies.filter { $0.name == "MSPAuth" || $0.name == "MSPProf" }.compactMap(\.expires).max()
                     return (PassportTickets(ticket: t, profile: p, cookieExpiry: expiry), next)
@@ -115,10 +122,8 @@ public enum ChatSiteStep {
                     throw PassportError(.server, "the chat page at \(url.host) carries no chat control PARAMs")
                 }
                 return Result(params: params, nickname: session.jar.value("MSNChatNN").flatMap { PercentEncoding.decode($0) })
-            case 301, 302, 303, 307, 308:
-                guard let location = response.header("Location"), let next = url.resolving(location) else {
-                    throw PassportError(.server, "the chat site redirected without a usable Location")
-                }
+            case let status where PassportSession.redirectStatuses.contains(status):
+                let next = try session.redirectTarget(response, from: url, "the chat site")
                 if next.path.hasSuffix("/login.srf") || next.path.hasSuffix("/post.srf") {
                     throw PassportError(.server, "the chat site sent us back to sign in: it did not accept the tickets")
                 }

@@ -26,24 +26,9 @@ enum StandardStreams {
         try? write(Array((line + "\n").utf8), to: STDERR_FILENO)
     }
 
-    /// Reads one line from stdin (up to and including LF, or to EOF) without reading past it, so a caller that
-    /// shares the descriptor keeps the rest. Returns nil at immediate EOF. Lines longer than `limit` are refused.
+    /// Reads one line from stdin without reading past it (see ``LineInput``); nil at immediate EOF.
     static func readLine(limit: Int) throws(GKPassError) -> [UInt8]? {
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while true {
-            let count = Glibc.read(STDIN_FILENO, &byte, 1)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw GKPassError(.failure, "cannot read standard input: \(errorText())")
-            }
-            if count == 0 { return line.isEmpty ? nil : line }
-            line.append(byte)
-            if byte == 0x0A { return line }
-            if line.count > limit {
-                throw GKPassError(.failure, "the input line is longer than \(limit) bytes")
-            }
-        }
+        try LineInput.readLine(fd: STDIN_FILENO, limit: limit, what: "standard input")
     }
 
     static func errorText() -> String { String(cString: strerror(errno)) }
