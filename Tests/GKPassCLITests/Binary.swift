@@ -1,4 +1,5 @@
 import Foundation
+import GKPassTestSupport
 
 /// Runs the real built binaries. They live beside the test bundle (`.build/<triple>/debug/`), or in
 /// `$GKPASS_BIN_DIR` when set (to test an installed or release build).
@@ -20,25 +21,13 @@ enum Binary {
         try run(path, arguments, absolute: true)
     }
 
-    /// Runs `name` with `arguments`, feeding `input` on stdin, and waits for it.
+    /// Runs `name` with `arguments`, feeding `input` on stdin, and waits for it (bounded; see Spawn).
     static func run(
         _ name: String, _ arguments: [String], input: [UInt8] = [], environment: [String: String]? = nil,
         absolute: Bool = false
     ) throws -> Result {
-        let process = Process()
-        process.executableURL = absolute ? URL(fileURLWithPath: name) : directory.appendingPathComponent(name)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        try stdin.fileHandleForWriting.write(contentsOf: Data(input))
-        try stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: Array(out), stderr: String(decoding: err, as: UTF8.self))
+        let path = absolute ? name : directory.appendingPathComponent(name).path
+        let output = try Spawn.run(path, arguments, input: input, environment: environment)
+        return Result(status: output.status, stdout: output.stdout, stderr: String(decoding: output.stderr, as: UTF8.self))
     }
 }

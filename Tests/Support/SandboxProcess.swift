@@ -8,11 +8,13 @@ public final class SandboxProcess: @unchecked Sendable {
         return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     }()
 
-    public let process = Process()
+    public let pid: pid_t
     public let stateDirectory: String
     public let endpoints: [String: Any]
     public let readyLine: String
-    private let errorPipe = Pipe()
+    /// The sandbox's stderr goes to a file: a pipe nobody reads would block a chatty sandbox.
+    let logFile: String
+    private var exitStatus: Int32?
 
     public var httpsOrigin: String {
         let nexus = endpoints["nexus_url"] as! String
@@ -23,47 +25,63 @@ public final class SandboxProcess: @unchecked Sendable {
 
     public init(_ arguments: [String] = []) throws {
         stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-sandbox-test-\(UUID().uuidString)").path
-        process.executableURL = Self.binDirectory.appendingPathComponent("gkpass-sandbox")
-        process.arguments = ["--state-dir", stateDirectory] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = errorPipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        logFile = stateDirectory + ".log"
+        let child = try Spawn.start(
+            Self.binDirectory.appendingPathComponent("gkpass-sandbox").path, ["--state-dir", stateDirectory] + arguments,
+            environment: nil, captureStdout: true, stderrPath: logFile)
+        pid = child.pid
+        let out = child.stdout!
+        defer { close(out) }
         // The ready line is the contract: wait for it (bounded), then read endpoints.json.
-        var line = Data()
-        let handle = out.fileHandleForReading
+        var line: [UInt8] = []
+        var poller = [pollfd(fd: out, events: Int16(POLLIN), revents: 0)]
         let deadline = Date().addingTimeInterval(30)
         while !line.contains(0x0A) && Date() < deadline {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line += chunk
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            var chunk = [UInt8](repeating: 0, count: 512)
+            let n = chunk.withUnsafeMutableBytes { read(out, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            line += chunk[..<n]
         }
         readyLine = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard readyLine.hasPrefix("ready ") else {
-            process.terminate()
-            let err = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw SandboxStartError(message: "no ready line: \(readyLine) \(err)")
+            kill(pid, SIGKILL)
+            Spawn.wait(pid, timeout: 5)
+            let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+            throw SandboxStartError(message: "no ready line: \(readyLine) \(log)")
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: stateDirectory + "/endpoints.json"))
         endpoints = try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { exitStatus == nil && kill(pid, 0) == 0 && !isZombie }
+
+    var isZombie: Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+    }
+
+    /// Sends SIGTERM and waits (at most 10 s, then SIGKILL); returns the exit status.
+    @discardableResult
+    public func terminate() -> Int32 {
+        if let exitStatus { return exitStatus }
+        kill(pid, SIGTERM)
+        let status = Spawn.wait(pid, timeout: 10)
+        exitStatus = status
+        return status
+    }
 
     /// Stops the sandbox and returns what it logged on stderr.
     @discardableResult
     public func stop() -> String {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        let log = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        terminate()
+        let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(atPath: stateDirectory)
+        try? FileManager.default.removeItem(atPath: logFile)
         return log
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    deinit { if exitStatus == nil { kill(pid, SIGKILL); Spawn.wait(pid, timeout: 5) } }
 }
 
 public struct SandboxStartError: Error, CustomStringConvertible {
@@ -79,19 +97,8 @@ public struct Run {
 
     @discardableResult
     public static func program(_ path: String, _ arguments: [String], input: String? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe(), inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = inPipe
-        try process.run()
-        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-        try inPipe.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let output = try Spawn.run(path, arguments, input: Array((input ?? "").utf8))
+        return Run(status: output.status, stdout: String(decoding: output.stdout, as: UTF8.self), stderr: String(decoding: output.stderr, as: UTF8.self))
     }
 
     public static func curl(_ arguments: [String]) throws -> Run { try program("/usr/bin/curl", ["-sS", "--max-time", "20"] + arguments) }
