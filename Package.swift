@@ -98,7 +98,7 @@ let package = Package(
         .target(name: "GKPassTestSupport", path: "Tests/Support"),
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
         .testTarget(name: "PassportTests", dependencies: ["Passport", "GKPassTestSupport"]),
-        .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret"]),
+        .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret", "GKPassTestSupport"]),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit"], swiftSettings: strict),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "GKPassTestSupport"]),
     ],

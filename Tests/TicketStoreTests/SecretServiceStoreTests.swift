@@ -1,4 +1,5 @@
 import CSecret
+import GKPassTestSupport
 import Foundation
 import Testing
 import TicketStore
@@ -45,13 +46,9 @@ struct SecretServiceStoreTests {
         set.account = name
         try store.write(set.metadata, secret: set.encoded())
         defer { _ = try? store.delete(account: name, kind: .ticket) }
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("secret-tool-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let status = try spawnAndWait(
-            "/usr/bin/secret-tool", ["lookup", "service", "gkpass", "account", name, "kind", "ticket"],
-            environment: ProcessInfo.processInfo.environment, output: output)
-        #expect(status == 0)
-        let data = try Data(contentsOf: URL(fileURLWithPath: output))
+        let lookup = try Spawn.run("/usr/bin/secret-tool", ["lookup", "service", "gkpass", "account", name, "kind", "ticket"], timeout: 30)
+        #expect(lookup.status == 0)
+        let data = lookup.stdout
         #expect(try TicketSet(decoding: SecretBytes(Array(data))) == set)
     }
 
@@ -64,48 +61,16 @@ struct SecretServiceStoreTests {
         var environment = ProcessInfo.processInfo.environment
         environment["GKPASS_LOCKED_KEYRING_SCENARIO"] = "1"
         for key in ["DBUS_SESSION_BUS_ADDRESS", "GNOME_KEYRING_CONTROL", "XDG_DATA_HOME"] { environment[key] = nil }
-        // Output to a file, not a pipe: the keyring daemons of that session may outlive it holding the descriptor.
-        // posix_spawn + waitpid, not Foundation.Process: once GLib runs in this process, Process misses SIGCHLD.
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("locked-scenario-\(UUID().uuidString).log").path
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let status = try spawnAndWait(
+        // Spawn (posix_spawn + waitpid): once GLib runs in this process, Foundation.Process can miss SIGCHLD.
+        let run = try Spawn.run(
             root.appendingPathComponent("scripts/with-keyring").path,
             [URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, "--testing-library", "swift-testing", "--filter", "LockedKeyringScenario"],
-            environment: environment, output: log)
-        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            environment: environment, timeout: 300)
+        let status = run.status
+        let text = String(decoding: run.stdout + run.stderr, as: UTF8.self)
         #expect(status == 0, "\(text)")
         #expect(text.contains("Test run with 1 test") && text.contains("passed"), "the scenario must really run: \(text)")
     }
-}
-
-/// Runs `path` with stdin from /dev/null and stdout+stderr to `output`; returns its exit status.
-func spawnAndWait(_ path: String, _ arguments: [String], environment: [String: String], output: String) throws -> Int32 {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let argv = ([path] + arguments).map { strdup($0) } + [nil]
-    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { (argv + envp).forEach { free($0) } }
-    // Test threads (libdispatch workers) block most signals and the child would inherit that mask: then
-    // dbus-run-session could not stop its dbus-daemon. Start the child with an empty mask and default handlers.
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var empty = sigset_t(), all = sigset_t()
-    sigemptyset(&empty)
-    sigfillset(&all)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    var pid: pid_t = 0
-    let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-    guard result == 0 else { throw CocoaError(.fileNoSuchFile) }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
 }
 
 /// Runs only inside the private keyring session that SecretServiceStoreTests.locked starts.
