@@ -173,13 +173,13 @@ _gkpass() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    login|gatekeeper|help)
+    login|ticket|logout|gatekeeper|help)
         # Offer subcommand argument completions
         "_gkpass_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'login gatekeeper help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'login ticket logout gatekeeper help' -- "${cur}"))
         ;;
     esac
 }
@@ -207,6 +207,30 @@ _gkpass_login() {
         return
         ;;
     esac
+}
+
+_gkpass_ticket() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--format)
+    __gkpass_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __gkpass_add_completions -W 'blob'$'\n''auth'$'\n''ticket'$'\n''profile'$'\n''json'$'\n''env'
+        return
+        ;;
+    esac
+}
+
+_gkpass_logout() {
+    repeating_flags=()
+    non_repeating_flags=(--all --forget-password --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gkpass_offer_flags_options 1
 }
 
 _gkpass_gatekeeper() {

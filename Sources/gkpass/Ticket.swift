@@ -1,0 +1,108 @@
+import ArgumentParser
+import GKPassKit
+import GateKeeper
+internal import Glibc
+import TicketStore
+
+extension GKPass {
+    /// `gkpass ticket`: the stored tickets, in the form another program needs.
+    struct Ticket: ParsableCommand {
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case blob, auth, ticket, profile, json, env
+        }
+
+        static let configuration = CommandConfiguration(
+            abstract: "Print the stored Passport tickets for another program.",
+            discussion: """
+                Formats:
+                  blob     the GateKeeperPassport blob: %08X length + ticket + %08X length + profile (no newline \
+                unless stdout is a terminal)
+                  auth     the whole AUTH GateKeeperPassport S :<blob> line, escaped, ending in CRLF
+                  ticket   the ticket (t=, MSPAuth); profile: the profile (p=, MSPProf)
+                  json     the stored ticket document (account, network, obtained, expires, ticket, profile, cookies)
+                  env      shell-quoted GKPASS_* assignments for eval
+
+                Exit status: 0 printed; 3 no ticket (not logged in); 4 the ticket has expired (run gkpass login); \
+                5 keyring locked or unavailable; 6 unsafe store file.
+
+                Example, the last step of a GateKeeperPassport login in a script:
+                  gkpass ticket --format auth >&3
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
+        var account: String?
+
+        @Option(help: "What to print.")
+        var format: Format = .blob
+
+        func run() throws {
+            let environment = Environment.current
+            let ladder = StoreLadder(environment: environment)
+            let member = try StoredTicket.account(account, ladder: ladder)
+            let set = try StoredTicket.read(account: member, ladder: ladder, now: Int64(time(nil)))
+            let layout = (try? Network.named(set.network, environment: environment))?.blobLayout ?? .ticketProfile
+            let terminal = isatty(STDOUT_FILENO) == 1
+            var output: [UInt8]
+            switch format {
+            case .blob:
+                output = try StoredTicket.blob(set, layout: layout).encoded() + (terminal ? [0x0A] : [])
+            case .auth:
+                output = AuthMessage(packageName: GateKeeperPackage.gateKeeperPassport.nameBytes, step: .sequence, data: try StoredTicket.blob(set, layout: layout).encoded()).serialized()
+            case .ticket:
+                output = Array((set.ticket + "\n").utf8)
+            case .profile:
+                output = Array((set.profile + "\n").utf8)
+            case .json:
+                output = set.encoded().copyBytes() + [0x0A]
+            case .env:
+                var lines = [("GKPASS_ACCOUNT", set.account), ("GKPASS_NETWORK", set.network), ("GKPASS_EXPIRES", TicketSet.format(set.expires)),
+                             ("GKPASS_TICKET", set.ticket), ("GKPASS_PROFILE", set.profile)]
+                if let reg = set.cookies["MSNREGCookie"] { lines.append(("GKPASS_MSNREGCOOKIE", reg)) }
+                output = Array(lines.map { "\($0.0)=\(Self.shellQuote($0.1))\n" }.joined().utf8)
+            }
+            defer { SecretBytes.wipe(&output) }
+            try StandardStreams.writeOutput(output)
+        }
+
+        /// Single-quoted for POSIX shells; a quote inside becomes '\''.
+        static func shellQuote(_ text: String) -> String {
+            "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        }
+    }
+
+    /// `gkpass logout`: forget the tickets (and, when asked, the remembered password).
+    struct Logout: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove the stored tickets of an account, or of every account with --all.",
+            discussion: "Removing what is not there is not an error. Exit status: 0 done; 2 usage; 5 keyring locked or unavailable; 6 unsafe store file; 8 another gkpass holds the account."
+        )
+
+        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
+        var account: String?
+
+        @Flag(help: "Log out every account gkpass knows.")
+        var all = false
+
+        @Flag(help: "Also remove the password remembered with --remember-password.")
+        var forgetPassword = false
+
+        func validate() throws {
+            if all && account != nil { throw ValidationError("Give an account or --all, not both.") }
+        }
+
+        func run() throws {
+            let ladder = StoreLadder(environment: Environment.current)
+            let accounts: [String]
+            if all {
+                do { accounts = try ladder.fileStore.recordedAccounts() } catch { throw GKPassError(store: error) }
+            } else if let account {
+                accounts = [account]
+            } else {
+                guard let name = try? ladder.fileStore.defaultAccount() ?? nil else { return }
+                accounts = [name]
+            }
+            for member in accounts { _ = try StoredTicket.remove(account: member, password: forgetPassword, ladder: ladder) }
+        }
+    }
+}

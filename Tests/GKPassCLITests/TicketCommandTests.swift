@@ -1,0 +1,81 @@
+import Foundation
+import GKPassTestSupport
+import GateKeeper
+import Testing
+
+/// `gkpass ticket` and `gkpass logout`, the real binaries, after a real login against the sandbox.
+@Suite("gkpass ticket and logout (binary, sandbox)", .serialized)
+struct TicketCommandTests {
+    typealias Context = LoginCommandTests.Context
+
+    static func loggedIn(_ sandboxArguments: [String] = []) throws -> Context {
+        let context = try Context(sandboxArguments)
+        let login = try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"])
+        #expect(login.status == 0, "\(login.stderr)")
+        return context
+    }
+
+    static func gkpass(_ context: Context, _ arguments: [String], input: [UInt8] = []) throws -> Binary.Result {
+        try Binary.run("gkpass", arguments, input: input, environment: context.environment(keyring: false))
+    }
+
+    @Test("blob is the %08X framing of the stored ticket and profile, with no newline into a pipe; auth is its escaped AUTH line")
+    func blobAndAuth() throws {
+        let context = try Self.loggedIn()
+        let json = try JSONSerialization.jsonObject(with: Data(try Self.gkpass(context, ["ticket", "--format", "json"]).stdout)) as! [String: Any]
+        let t = json["ticket"] as! String, p = json["profile"] as! String
+        let blob = try Self.gkpass(context, ["ticket"])
+        #expect(blob.status == 0)
+        #expect(blob.stdout == Array(String(format: "%08X%@%08X%@", t.utf8.count, t, p.utf8.count, p).utf8))
+        let auth = try Self.gkpass(context, ["ticket", "--format", "auth"])
+        #expect(auth.stdout.starts(with: Array("AUTH GateKeeperPassport S :".utf8)) && auth.stdout.suffix(2) == [0x0D, 0x0A])
+        #expect(try AuthMessage(IRCXMessage(parsing: auth.stdout))?.data == blob.stdout)
+        #expect(String(decoding: try Self.gkpass(context, ["ticket", "--format", "ticket"]).stdout, as: UTF8.self) == t + "\n")
+        #expect(String(decoding: try Self.gkpass(context, ["ticket", "--format", "profile"]).stdout, as: UTF8.self) == p + "\n")
+    }
+
+    @Test("env output survives eval in a POSIX shell")
+    func env() throws {
+        let context = try Self.loggedIn()
+        let ticket = String(decoding: try Self.gkpass(context, ["ticket", "--format", "ticket"]).stdout, as: UTF8.self).trimmingCharacters(in: .newlines)
+        let shell = try Binary.run("/bin/sh", ["-c", "eval \"$('\(Binary.directory.path)/gkpass' ticket --format env)\" && printf '%s|%s' \"$GKPASS_TICKET\" \"$GKPASS_ACCOUNT\""],
+            environment: context.environment(keyring: false), absolute: true)
+        #expect(String(decoding: shell.stdout, as: UTF8.self) == ticket + "|demo@passport.test")
+    }
+
+    @Test("the proof: init, respond and ticket --format auth, sent by hand, log in to the sandbox's IRCX server")
+    func shellOnlyIRCXLogin() throws {
+        let context = try Self.loggedIn()
+        let socket = try LineSocket(port: context.sandbox.ircxPort)
+        socket.send(try Self.gkpass(context, ["gatekeeper", "init", "--package", "GateKeeperPassport"]).stdout)
+        let challenge = try #require(socket.line())
+        let answer = try Self.gkpass(context, ["gatekeeper", "respond", "--host", "127.0.0.1"], input: challenge + [0x0D, 0x0A])
+        #expect(answer.status == 0, "\(answer.stderr)")
+        socket.send(answer.stdout)
+        #expect(socket.text() == "AUTH GateKeeperPassport S :OK")
+        socket.send(try Self.gkpass(context, ["ticket", "--format", "auth"]).stdout)
+        #expect(socket.text() == "AUTH GateKeeperPassport * 0001A2B3C4D5E6F7@GateKeeperPassport 0")
+    }
+
+    @Test("exit codes: expired 4, not logged in 3; logout is idempotent and then ticket says 3")
+    func exitCodes() throws {
+        let context = try Self.loggedIn(["--ticket-lifetime", "1"])
+        Thread.sleep(forTimeInterval: 1.5)
+        let expired = try Self.gkpass(context, ["ticket"])
+        #expect(expired.status == 4 && expired.stderr.contains("expired"), "\(expired.stderr)")
+        #expect(try Self.gkpass(context, ["logout"]).status == 0)
+        #expect(try Self.gkpass(context, ["logout", "demo@passport.test"]).status == 0)
+        let gone = try Self.gkpass(context, ["ticket", "demo@passport.test"])
+        #expect(gone.status == 3 && gone.stderr.contains("no ticket"))
+        #expect(try Self.gkpass(context, ["ticket"]).status == 3, "no default account after logout")
+        #expect(!FileManager.default.fileExists(atPath: context.ticketFile))
+    }
+
+    @Test("logout --all removes every account's tickets; --all with an account is a usage error")
+    func logoutAll() throws {
+        let context = try Self.loggedIn()
+        #expect(try Self.gkpass(context, ["logout", "--all", "demo@passport.test"]).status == 2)
+        #expect(try Self.gkpass(context, ["logout", "--all"]).status == 0)
+        #expect(try Self.gkpass(context, ["ticket", "demo@passport.test"]).status == 3)
+    }
+}
