@@ -173,13 +173,13 @@ _gkpass() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    login|ticket|logout|gatekeeper|help)
+    login|logout|list|check|ticket|switch|gatekeeper|help)
         # Offer subcommand argument completions
         "_gkpass_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'login ticket logout gatekeeper help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'login logout list check ticket switch gatekeeper help' -- "${cur}"))
         ;;
     esac
 }
@@ -209,6 +209,37 @@ _gkpass_login() {
     esac
 }
 
+_gkpass_logout() {
+    repeating_flags=()
+    non_repeating_flags=(--all --forget-password --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gkpass_offer_flags_options 1
+}
+
+_gkpass_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gkpass_offer_flags_options 0
+}
+
+_gkpass_check() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--min-remaining)
+    __gkpass_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--min-remaining')
+        return
+        ;;
+    esac
+}
+
 _gkpass_ticket() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
@@ -225,9 +256,9 @@ _gkpass_ticket() {
     esac
 }
 
-_gkpass_logout() {
+_gkpass_switch() {
     repeating_flags=()
-    non_repeating_flags=(--all --forget-password --version -h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __gkpass_offer_flags_options 1

@@ -78,4 +78,45 @@ struct TicketCommandTests {
         #expect(try Self.gkpass(context, ["logout", "--all"]).status == 0)
         #expect(try Self.gkpass(context, ["ticket", "demo@passport.test"]).status == 3)
     }
+
+    @Test("check is silent: 0 while valid, 4 when --min-remaining asks for more than is left, 3 without a ticket, 2 for a bad duration")
+    func check() throws {
+        let context = try Self.loggedIn()
+        let valid = try Self.gkpass(context, ["check"])
+        #expect(valid.status == 0 && valid.stdout.isEmpty && valid.stderr.isEmpty)
+        #expect(try Self.gkpass(context, ["check", "--min-remaining", "30m"]).status == 0)
+        let soon = try Self.gkpass(context, ["check", "demo@passport.test", "--min-remaining", "2d"])
+        #expect(soon.status == 4 && soon.stdout.isEmpty && soon.stderr.isEmpty)
+        #expect(try Self.gkpass(context, ["check", "nobody@passport.test"]).status == 3)
+        #expect(try Self.gkpass(context, ["check", "--min-remaining", "soon"]).status == 2)
+    }
+
+    @Test("list shows account, network, store, expiry and the default marker, and no secret; --json parses")
+    func list() throws {
+        let context = try Self.loggedIn()
+        let ticket = String(decoding: try Self.gkpass(context, ["ticket", "--format", "ticket"]).stdout, as: UTF8.self).trimmingCharacters(in: .newlines)
+        let table = String(decoding: try Self.gkpass(context, ["list"]).stdout, as: UTF8.self)
+        #expect(table.hasPrefix("   ACCOUNT"))
+        #expect(table.contains("*  demo@passport.test  sandbox  file"))
+        #expect(!table.contains(ticket))
+        let json = try JSONSerialization.jsonObject(with: Data(try Self.gkpass(context, ["list", "--json"]).stdout)) as! [[String: Any]]
+        #expect(json.count == 1)
+        #expect(json[0]["account"] as? String == "demo@passport.test" && json[0]["default"] as? Bool == true && json[0]["store"] as? String == "file")
+        #expect((json[0]["remaining_seconds"] as? Int ?? 0) > 3600)
+        _ = try Self.gkpass(context, ["logout", "--all"])
+        #expect(try Self.gkpass(context, ["list"]).stdout.isEmpty)
+        #expect(String(decoding: try Self.gkpass(context, ["list", "--json"]).stdout, as: UTF8.self) == "[]\n")
+    }
+
+    @Test("switch sets the default account; an account without tickets is refused with 3")
+    func switchDefault() throws {
+        let context = try Self.loggedIn()
+        #expect(try Self.gkpass(context, ["switch", "nobody@passport.test"]).status == 3)
+        _ = try Self.gkpass(context, ["logout"])  // clears the default
+        #expect(try Self.gkpass(context, ["ticket"]).status == 3)
+        let again = try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"])
+        #expect(again.status == 0)
+        #expect(try Self.gkpass(context, ["switch", "demo@passport.test"]).status == 0)
+        #expect(try Self.gkpass(context, ["ticket"]).status == 0)
+    }
 }
