@@ -1,0 +1,72 @@
+import Foundation
+import GKPassTestSupport
+import Testing
+
+/// The file store's promises under pressure, through the real binary: concurrent writers and readers never see a
+/// torn item, and a writer killed at any moment leaves the old ticket or the new one.
+@Suite("File store under concurrency and SIGKILL (binary, sandbox)", .serialized)
+struct StoreConcurrencyTests {
+    typealias Context = LoginCommandTests.Context
+
+    static func passwordFile(_ context: Context) throws -> String {
+        let path = context.state + "-pw"
+        try "sandbox-demo\n".write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o600)
+        return path
+    }
+
+    static func loginArguments(_ passwordFile: String) -> [String] {
+        ["login", "demo@passport.test", "--network", "sandbox", "--password-file", passwordFile, "--store", "file"]
+    }
+
+    /// The stored item parses and holds a complete ticket document.
+    static func itemIsWhole(_ context: Context) throws -> Bool {
+        let data = try Data(contentsOf: URL(fileURLWithPath: context.ticketFile))
+        guard let item = try JSONSerialization.jsonObject(with: data) as? [String: Any], let secret = item["secret"] as? String,
+            let document = try JSONSerialization.jsonObject(with: Data(secret.utf8)) as? [String: Any]
+        else { return false }
+        return (document["ticket"] as? String)?.isEmpty == false && (document["profile"] as? String)?.isEmpty == false
+    }
+
+    @Test("20 logins and 20 readers of one account at once: every process succeeds and the item is never torn")
+    func concurrent() throws {
+        let context = try Context()
+        let password = try Self.passwordFile(context)
+        defer { try? FileManager.default.removeItem(atPath: password) }
+        let gkpass = Binary.directory.appendingPathComponent("gkpass").path
+        let environment = context.environment(keyring: false)
+        #expect(Spawn.wait(try Spawn.start(gkpass, Self.loginArguments(password), environment: environment, captureStdout: false).pid, timeout: 60) == 0)
+        var pids: [pid_t] = []
+        for index in 0..<40 {
+            let arguments = index % 2 == 0 ? Self.loginArguments(password) : ["ticket", "demo@passport.test"]
+            pids.append(try Spawn.start(gkpass, arguments, environment: environment, captureStdout: false).pid)
+        }
+        let statuses = pids.map { Spawn.wait($0, timeout: 120) }
+        #expect(statuses.allSatisfy { $0 == 0 }, "exit statuses: \(statuses)")
+        #expect(try Self.itemIsWhole(context))
+    }
+
+    @Test("a login killed with SIGKILL at random moments leaves a whole ticket, old or new, every time")
+    func killedWriters() throws {
+        let context = try Context()
+        let password = try Self.passwordFile(context)
+        defer { try? FileManager.default.removeItem(atPath: password) }
+        let gkpass = Binary.directory.appendingPathComponent("gkpass").path
+        let environment = context.environment(keyring: false)
+        #expect(Spawn.wait(try Spawn.start(gkpass, Self.loginArguments(password), environment: environment, captureStdout: false).pid, timeout: 60) == 0)
+        var generator = SystemRandomNumberGenerator()
+        var survivors = 0
+        for _ in 0..<25 {
+            let pid = try Spawn.start(gkpass, Self.loginArguments(password), environment: environment, captureStdout: false).pid
+            usleep(UInt32.random(in: 0...120_000, using: &generator))
+            kill(pid, SIGKILL)
+            if Spawn.wait(pid, timeout: 30) == 0 { survivors += 1 }
+            #expect(try Self.itemIsWhole(context), "a killed writer left a torn item")
+            // A reader right after a kill still gets a usable ticket.
+            #expect(try Binary.run("gkpass", ["ticket"], environment: environment).status == 0)
+        }
+        // The lock dies with its holder: a fresh login is not blocked by any killed one.
+        #expect(Spawn.wait(try Spawn.start(gkpass, Self.loginArguments(password), environment: environment, captureStdout: false).pid, timeout: 60) == 0)
+        _ = survivors
+    }
+}
