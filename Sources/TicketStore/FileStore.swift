@@ -117,6 +117,7 @@ public final class FileStore: TicketStore {
 
     public func write(_ metadata: ItemMetadata, secret: SecretBytes) throws(StoreError) {
         try prepareDirectories()
+        removeStaleTemporaries()
         var bytes = Self.encodeItem(metadata, secret: secret)
         defer { SecretBytes.wipe(&bytes) }
         try Self.atomicWrite(bytes, to: itemPath(metadata.account, metadata.kind), directory: itemsDirectory)
@@ -202,6 +203,20 @@ public final class FileStore: TicketStore {
             offset += n
         }
         return Array(bytes[0..<offset])
+    }
+
+    /// Removes temporary files left by writers that died between create and rename (SIGKILL, power loss): they
+    /// hold a copy of a secret. A file is stale when the process named in it (`.tmp-<pid>-<random>`) no longer
+    /// exists; files of live writers, or of a reused pid, are left alone.
+    func removeStaleTemporaries() {
+        guard let dir = opendir(itemsDirectory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let parts = name.split(separator: "-")
+            guard name.hasPrefix(".tmp-"), parts.count == 3, let pid = pid_t(parts[1]), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(itemsDirectory + "/" + name) }
+        }
     }
 
     /// Temporary file, full write, fsync, rename, directory fsync.

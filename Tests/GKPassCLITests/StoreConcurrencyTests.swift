@@ -65,8 +65,11 @@ struct StoreConcurrencyTests {
             // A reader right after a kill still gets a usable ticket.
             #expect(try Binary.run("gkpass", ["ticket"], environment: environment).status == 0)
         }
-        // The lock dies with its holder: a fresh login is not blocked by any killed one.
+        // The lock dies with its holder: a fresh login is not blocked by any killed one, and it sweeps away the
+        // temporary files (copies of a ticket) that killed writers left between create and rename.
         #expect(Spawn.wait(try Spawn.start(gkpass, Self.loginArguments(password), environment: environment, captureStdout: false).pid, timeout: 60) == 0)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: context.state + "/gkpass/items").filter { $0.hasPrefix(".tmp-") }
+        #expect(leftovers.isEmpty, "stale temporary files: \(leftovers)")
         _ = survivors
     }
 }

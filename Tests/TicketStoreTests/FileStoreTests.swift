@@ -94,6 +94,18 @@ struct FileStoreTests {
         #expect(try TicketSet(decoding: try #require(try store.read(account: "alice@passport.test", kind: .ticket)).secret) == sampleSet)
     }
 
+    @Test("a write removes temporary files of dead writers and keeps those of live ones")
+    func staleTemporaries() throws {
+        let root = temporaryRoot()
+        let store = FileStore(root: root)
+        _ = try store.list()
+        let dead = root + "/items/.tmp-999999999-abc", live = root + "/items/.tmp-\(getpid())-def"
+        for path in [dead, live] { FileManager.default.createFile(atPath: path, contents: Data("secret".utf8), attributes: [.posixPermissions: 0o600]) }
+        try store.write(sampleSet.metadata, secret: sampleSet.encoded())
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(FileManager.default.fileExists(atPath: live))
+    }
+
     @Test("a corrupt item is reported as corrupt, not crashed on")
     func corrupt() throws {
         let root = temporaryRoot()
