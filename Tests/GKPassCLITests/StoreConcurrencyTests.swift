@@ -19,6 +19,29 @@ struct StoreConcurrencyTests {
         ["login", "demo@passport.test", "--network", "sandbox", "--password-file", passwordFile, "--store", "file"]
     }
 
+    /// A sandbox, a private password file, and one completed login to start from.
+    struct Setup {
+        let context: Context
+        let password: String
+        let gkpass = Binary.directory.appendingPathComponent("gkpass").path
+        var environment: [String: String] { context.environment(keyring: false) }
+
+        init() throws {
+            context = try Context()
+            password = try StoreConcurrencyTests.passwordFile(context)
+            #expect(try login() == 0)
+        }
+
+        /// Starts `gkpass` with `arguments` (default: a login) and returns its pid.
+        func start(_ arguments: [String]? = nil) throws -> pid_t {
+            try Spawn.start(gkpass, arguments ?? StoreConcurrencyTests.loginArguments(password), environment: environment, captureStdout: false).pid
+        }
+
+        func login() throws -> Int32 { Spawn.wait(try start(), timeout: 60) }
+
+        func cleanUp() { try? FileManager.default.removeItem(atPath: password) }
+    }
+
     /// The stored item parses and holds a complete ticket document.
     static func itemIsWhole(_ context: Context) throws -> Bool {
         let data = try Data(contentsOf: URL(fileURLWithPath: context.ticketFile))
@@ -30,46 +53,33 @@ struct StoreConcurrencyTests {
 
     @Test("20 logins and 20 readers of one account at once: every process succeeds and the item is never torn")
     func concurrent() throws {
-        let context = try Context()
-        let password = try Self.passwordFile(context)
-        defer { try? FileManager.default.removeItem(atPath: password) }
-        let gkpass = Binary.directory.appendingPathComponent("gkpass").path
-        let environment = context.environment(keyring: false)
-        #expect(Spawn.wait(try Spawn.start(gkpass, Self.loginArguments(password), environment: environment, captureStdout: false).pid, timeout: 60) == 0)
-        var pids: [pid_t] = []
-        for index in 0..<40 {
-            let arguments = index % 2 == 0 ? Self.loginArguments(password) : ["ticket", "demo@passport.test"]
-            pids.append(try Spawn.start(gkpass, arguments, environment: environment, captureStdout: false).pid)
-        }
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        let pids = try (0..<40).map { index in try setup.start(index % 2 == 0 ? nil : ["ticket", "demo@passport.test"]) }
         let statuses = pids.map { Spawn.wait($0, timeout: 120) }
         #expect(statuses.allSatisfy { $0 == 0 }, "exit statuses: \(statuses)")
-        #expect(try Self.itemIsWhole(context))
+        #expect(try Self.itemIsWhole(setup.context))
     }
 
     @Test("a login killed with SIGKILL at random moments leaves a whole ticket, old or new, every time")
     func killedWriters() throws {
-        let context = try Context()
-        let password = try Self.passwordFile(context)
-        defer { try? FileManager.default.removeItem(atPath: password) }
-        let gkpass = Binary.directory.appendingPathComponent("gkpass").path
-        let environment = context.environment(keyring: false)
-        #expect(Spawn.wait(try Spawn.start(gkpass, Self.loginArguments(password), environment: environment, captureStdout: false).pid, timeout: 60) == 0)
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        let context = setup.context
         var generator = SystemRandomNumberGenerator()
-        var survivors = 0
         for _ in 0..<25 {
-            let pid = try Spawn.start(gkpass, Self.loginArguments(password), environment: environment, captureStdout: false).pid
+            let pid = try setup.start()
             usleep(UInt32.random(in: 0...120_000, using: &generator))
             kill(pid, SIGKILL)
-            if Spawn.wait(pid, timeout: 30) == 0 { survivors += 1 }
+            Spawn.wait(pid, timeout: 30)
             #expect(try Self.itemIsWhole(context), "a killed writer left a torn item")
             // A reader right after a kill still gets a usable ticket.
-            #expect(try Binary.run("gkpass", ["ticket"], environment: environment).status == 0)
+            #expect(try Binary.run("gkpass", ["ticket"], environment: setup.environment).status == 0)
         }
         // The lock dies with its holder: a fresh login is not blocked by any killed one, and it sweeps away the
         // temporary files (copies of a ticket) that killed writers left between create and rename.
-        #expect(Spawn.wait(try Spawn.start(gkpass, Self.loginArguments(password), environment: environment, captureStdout: false).pid, timeout: 60) == 0)
+        #expect(try setup.login() == 0)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: context.state + "/gkpass/items").filter { $0.hasPrefix(".tmp-") }
         #expect(leftovers.isEmpty, "stale temporary files: \(leftovers)")
-        _ = survivors
     }
 }
