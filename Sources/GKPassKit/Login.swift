@@ -30,6 +30,9 @@ public struct Login {
 
     /// Logs in with `password` and stores the result through `ladder`.
     public func run(password: SecretBytes, ladder: StoreLadder, trace: ((String) -> Void)?, warn: (String) -> Void) throws(GKPassError) -> Outcome {
+        // The store is opened first: if the tickets could not be kept, the password is never sent. Nothing is
+        // written to it until the whole flow has succeeded.
+        let store = try ladder.storeForWriting(storeChoice, warn: warn)
         let set: TicketSet
         let requests: Int
         // libcurl and the header builder need text; the String lives only for this flow.
@@ -43,7 +46,6 @@ public struct Login {
         } catch {
             throw GKPassError(passport: error, while: "logging in \(account) to \(network.name)")
         }
-        let store = try ladder.storeForWriting(storeChoice, warn: warn)
         do {
             let lock = try AccountLock(store: ladder.fileStore, account: account, timeout: lockTimeout)
             defer { withExtendedLifetime(lock) {} }

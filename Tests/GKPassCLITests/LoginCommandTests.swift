@@ -99,9 +99,11 @@ struct LoginCommandTests {
 
     @Test("no bus: --store secret-service exits 5; auto falls back to the file store with one warning")
     func noKeyring() throws {
-        let context = try Context()
-        let strict = try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "secret-service"], keyring: false)
+        let strictContext = try Context()
+        let strict = try strictContext.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "secret-service"], keyring: false)
         #expect(strict.status == 5, "\(strict.stderr)")
+        #expect(!strictContext.sandbox.stop().contains("http web"), "the password is not sent when the tickets could not be stored")
+        let context = try Context()
         let auto = try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin"], keyring: false)
         #expect(auto.status == 0, "\(auto.stderr)")
         #expect(auto.stderr.split(separator: "\n").filter { $0.contains("warning:") }.count == 1)
