@@ -26,21 +26,19 @@ public struct StoreLadder {
         case .file:
             return fileStore
         case .secretService:
-            do {
-                let store = try SecretServiceStore(environment: environment, deadline: deadline)
-                try store.ensureUnlocked()
-                return store
-            } catch { throw GKPassError(store: error) }
+            do { return try openUnlockedSecretService() } catch { throw GKPassError(store: error) }
         case .auto:
-            do {
-                let store = try SecretServiceStore(environment: environment, deadline: deadline)
-                try store.ensureUnlocked()
-                return store
-            } catch {
+            do { return try openUnlockedSecretService() } catch {
                 warn("warning: \(error.message); using the file store \(fileStore.root)")
                 return fileStore
             }
         }
+    }
+
+    func openUnlockedSecretService() throws(StoreError) -> SecretServiceStore {
+        let store = try SecretServiceStore(environment: environment, deadline: deadline)
+        try store.ensureUnlocked()
+        return store
     }
 
     /// The store that holds `account` (as recorded at login), for reading and deleting.
