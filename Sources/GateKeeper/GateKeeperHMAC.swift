@@ -36,10 +36,13 @@ public final class GateKeeperHMAC {
         truncateHost: Bool = true
     ) -> [UInt8] {
         var message = Array(challenge)
-        if version.hashesHost {
-            message += truncateHost ? Array(host.prefix(truncatedHostLength)) : Array(host)
-        }
+        if version.hashesHost { message += hashedHost(Array(host), truncate: truncateHost) }
         return message
+    }
+
+    /// The host bytes v3 hashes: all of them, or the first 15 as the OCX did.
+    static func hashedHost(_ host: [UInt8], truncate: Bool) -> ArraySlice<UInt8> {
+        truncate ? host.prefix(truncatedHostLength) : host[...]
     }
 
     /// The 16-byte answer for `challenge` from a server known to the client as `host` (used only for v3).
@@ -51,8 +54,7 @@ public final class GateKeeperHMAC {
     ) -> [UInt8] {
         let challenge = Array(challenge)
         guard version.hashesHost else { return mac(challenge, []) }
-        let host = Array(host)
-        return mac(challenge, truncateHost ? host[..<min(host.count, Self.truncatedHostLength)] : host[...])
+        return mac(challenge, Self.hashedHost(Array(host), truncate: truncateHost))
     }
 
     /// HMAC-MD5 of `message` under the GateKeeper key.
