@@ -14,15 +14,19 @@ let keyringPresent = keyringEnvironment["DBUS_SESSION_BUS_ADDRESS"] != nil && ke
 struct SecretServiceStoreTests {
     func store() throws -> SecretServiceStore { try SecretServiceStore(environment: keyringEnvironment, deadline: 5) }
 
-    func account() -> String { "kr-\(UUID().uuidString.prefix(8))@passport.test" }
+    /// The sample ticket set under a fresh account name, written to `store`.
+    func storedSet(in store: SecretServiceStore) throws -> TicketSet {
+        var set = sampleSet
+        set.account = "kr-\(UUID().uuidString.prefix(8))@passport.test"
+        try store.write(set.metadata, secret: set.encoded())
+        return set
+    }
 
     @Test("store, look up, replace (one item remains), list, delete")
     func roundTrip() throws {
         let store = try store()
-        let name = account()
-        var set = sampleSet
-        set.account = name
-        try store.write(set.metadata, secret: set.encoded())
+        let set = try storedSet(in: store)
+        let name = set.account
         let (metadata, secret) = try #require(try store.read(account: name, kind: .ticket))
         #expect(metadata == set.metadata)
         #expect(try TicketSet(decoding: secret) == set)
@@ -41,10 +45,8 @@ struct SecretServiceStoreTests {
     @Test("secret-tool, an independent client, reads the stored JSON by the documented attributes")
     func secretTool() throws {
         let store = try store()
-        let name = account()
-        var set = sampleSet
-        set.account = name
-        try store.write(set.metadata, secret: set.encoded())
+        let set = try storedSet(in: store)
+        let name = set.account
         defer { _ = try? store.delete(account: name, kind: .ticket) }
         let lookup = try Spawn.run("/usr/bin/secret-tool", ["lookup", "service", "gkpass", "account", name, "kind", "ticket"], timeout: 30)
         #expect(lookup.status == 0)
