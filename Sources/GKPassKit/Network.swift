@@ -2,10 +2,41 @@ internal import FoundationEssentials
 internal import Glibc
 public import GateKeeper
 
-/// A chat network gkpass logs in to (design.md §7). Today only the built-in `sandbox` network exists; the
-/// config file (`config.toml`) arrives with the rest of issue 4.
-public struct Network: Sendable {
-    public enum Flow: String, Sendable { case tweener, web }
+/// A chat network gkpass logs in to (design.md §7): the built-in `sandbox`, or a `[networks.NAME]` table of
+/// config.toml (see `NetworkConfig`).
+public struct Network: Sendable, Equatable {
+    public enum Flow: String, Sendable, CaseIterable { case tweener, web }
+
+    /// `host:port` of an IRCX server.
+    public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+        /// `host:port`, `[v6]:port`; the port is required (1–65535).
+        public init?(_ text: String) {
+            let host: Substring
+            let port: Substring
+            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+                host = text[text.index(after: text.startIndex)..<close]
+                let rest = text[text.index(after: close)...]
+                guard rest.hasPrefix(":") else { return nil }
+                port = rest.dropFirst()
+            } else {
+                guard let colon = text.lastIndex(of: ":") else { return nil }
+                host = text[..<colon]
+                port = text[text.index(after: colon)...]
+                if host.contains(":") { return nil }
+            }
+            guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }),
+                port.allSatisfy(\.isASCII), let number = Int(port), (1...65535).contains(number)
+            else { return nil }
+            self.init(host: String(host), port: number)
+        }
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
 
     public var name: String
     public var flow: Flow
@@ -14,16 +45,44 @@ public struct Network: Sendable {
     /// The web sign-in form target (`post.srf`), for the web flow.
     public var webLoginURL: String?
     public var siteID: String
-    /// The chat room page the web flow returns to and the chat-site step starts from.
+    /// The chat room page the web flow returns to and the chat-site step starts from. Without one there is no
+    /// chat-site step (Tweener only).
     public var chatRoomURL: String?
     /// A PEM bundle to trust instead of the system's.
     public var caFile: String?
-    public var ircxHost: String
-    public var ircxPort: Int
+    /// The IRCX chat server.
+    public var server: Endpoint?
+    /// The IRCX directory server (`FINDS` -> `613`), when the network has one.
+    public var directory: Endpoint?
+    public var gatekeeperVersion: GateKeeperVersion
     public var truncateHost: Bool
     public var blobLayout: PassportBlob.Layout
     /// Seconds a ticket lives when the server gives no expiry.
     public var ticketLifetime: Int64
+
+    public init(
+        name: String, flow: Flow, nexusURL: String? = nil, webLoginURL: String? = nil, siteID: String = Network.chatSiteID,
+        chatRoomURL: String? = nil, caFile: String? = nil, server: Endpoint? = nil, directory: Endpoint? = nil,
+        gatekeeperVersion: GateKeeperVersion = .v3, truncateHost: Bool = true, blobLayout: PassportBlob.Layout = .ticketProfile,
+        ticketLifetime: Int64 = 86_400
+    ) {
+        self.name = name
+        self.flow = flow
+        self.nexusURL = nexusURL
+        self.webLoginURL = webLoginURL
+        self.siteID = siteID
+        self.chatRoomURL = chatRoomURL
+        self.caFile = caFile
+        self.server = server
+        self.directory = directory
+        self.gatekeeperVersion = gatekeeperVersion
+        self.truncateHost = truncateHost
+        self.blobLayout = blobLayout
+        self.ticketLifetime = ticketLifetime
+    }
+
+    /// MSN Chat's Passport site ID (protocol.md §3b).
+    public static let chatSiteID = "2260"
 
     /// The built-in `sandbox` network: whatever `gkpass-sandbox` wrote to its `endpoints.json`, found through
     /// `$GKPASS_SANDBOX_STATE` or the sandbox's default state directory.
@@ -43,6 +102,7 @@ public struct Network: Sendable {
             var web_login_url: String
             var chat_site_url: String
             var ircx: Endpoint
+            var directory: Endpoint?
             var site_id: String?
             var blob_layout: String?
             var truncate_host: Bool?
@@ -58,18 +118,39 @@ public struct Network: Sendable {
         }
         return Network(
             name: "sandbox", flow: .web, nexusURL: endpoints.nexus_url, webLoginURL: endpoints.web_login_url,
-            siteID: endpoints.site_id ?? "2260", chatRoomURL: endpoints.chat_site_url + "?rm=TheLobby", caFile: endpoints.ca_file,
-            ircxHost: endpoints.ircx.host, ircxPort: endpoints.ircx.port, truncateHost: endpoints.truncate_host ?? true,
+            siteID: endpoints.site_id ?? chatSiteID, chatRoomURL: endpoints.chat_site_url + "?rm=TheLobby", caFile: endpoints.ca_file,
+            server: .init(host: endpoints.ircx.host, port: endpoints.ircx.port),
+            directory: endpoints.directory.map { .init(host: $0.host, port: $0.port) },
+            truncateHost: endpoints.truncate_host ?? true,
             blobLayout: endpoints.blob_layout.flatMap(PassportBlob.Layout.init(rawValue:)) ?? .ticketProfile,
             ticketLifetime: endpoints.ticket_lifetime ?? 86_400)
     }
 
-    /// The network called `name`.
-    public static func named(_ name: String, environment: [String: String]) throws(GKPassError) -> Network {
-        switch name {
-        case "sandbox": return try sandbox(environment: environment)
-        default:
-            throw GKPassError(.usage, "unknown network \(name)", hint: "the built-in network is sandbox; config.toml networks are not supported yet")
+    /// The network to use: the flag, else `$GKPASS_NETWORK`, else config.toml's `default_network` (design.md §7
+    /// precedence), looked up among the built-in and configured networks.
+    public static func resolve(flag: String?, environment: [String: String]) throws(GKPassError) -> Network {
+        let config = try NetworkConfig.load(environment: environment)
+        let environmentName = environment["GKPASS_NETWORK"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let name = flag ?? environmentName ?? config.defaultNetwork else {
+            throw GKPassError(
+                .usage, "choose a network with --network NAME",
+                hint: config.networks.isEmpty
+                    ? "the built-in network is sandbox; add your own to \(config.path)"
+                    : "known: \((["sandbox"] + config.networks.map(\.name)).joined(separator: ", ")), or set default_network in \(config.path)")
         }
+        return try named(name, config: config, environment: environment)
+    }
+
+    /// The network called `name`, built in or from `config`.
+    public static func named(_ name: String, config: NetworkConfig, environment: [String: String]) throws(GKPassError) -> Network {
+        if name == "sandbox" { return try sandbox(environment: environment) }
+        if let network = config.networks.first(where: { $0.name == name }) { return network }
+        let known = (["sandbox"] + config.networks.map(\.name)).joined(separator: ", ")
+        throw GKPassError(.usage, "unknown network \(name)", hint: "known networks: \(known) (config: \(config.path))")
+    }
+
+    /// The network called `name`, reading config.toml from the usual place.
+    public static func named(_ name: String, environment: [String: String]) throws(GKPassError) -> Network {
+        try named(name, config: try NetworkConfig.load(environment: environment), environment: environment)
     }
 }
