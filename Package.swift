@@ -51,7 +51,10 @@ let package = Package(
         .target(name: "TicketStore", dependencies: ["CSecret"], swiftSettings: strict),
 
         // The use cases the CLI composes.
-        .target(name: "GKPassKit", dependencies: ["GateKeeper", "Passport", "TicketStore", "CCrypto"], swiftSettings: strict),
+        .target(
+            name: "GKPassKit",
+            dependencies: ["GateKeeper", "Passport", "TicketStore", "CCrypto"],
+            swiftSettings: strict),
 
         .executableTarget(
             name: "gkpass",

@@ -10,6 +10,8 @@ public struct Login {
     public var storeChoice: StoreChoice
     public var rememberPassword: Bool
     public var lockTimeout: Double
+    /// Seconds each HTTPS request may take in all (connect within a third of it, at most 10 s).
+    public var requestTimeout: Int = 30
     /// Unix time, read once per command.
     public var now: Int64
 
@@ -38,10 +40,12 @@ public struct Login {
         // libcurl and the header builder need text; the String lives only for this flow.
         let text = password.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
         do {
-            let client = try HTTPClient(options: .init(caFile: network.caFile, userAgent: "gkpass/\(GKPassVersion.string)"))
+            let client = try HTTPClient(options: .init(
+                caFile: network.caFile, connectTimeout: min(10, max(1, requestTimeout / 3)), totalTimeout: requestTimeout,
+                userAgent: "gkpass/\(GKPassVersion.string)"))
             let session = PassportSession(client: client, now: now)
             session.trace = trace
-            set = try signIn(session: session, password: text)
+            set = try signIn(session: session, password: text, nexusCache: NexusCache(store: ladder.fileStore), trace: trace)
             requests = session.requestCount
         } catch {
             throw GKPassError(passport: error, while: "logging in \(account) to \(network.name)")
@@ -61,7 +65,7 @@ public struct Login {
         return Outcome(tickets: set, store: store.kind, requests: requests)
     }
 
-    func signIn(session: PassportSession, password: String) throws(PassportError) -> TicketSet {
+    func signIn(session: PassportSession, password: String, nexusCache: NexusCache?, trace: ((String) -> Void)?) throws(PassportError) -> TicketSet {
         var tickets: PassportTickets
         var room: PassportURL?
         switch network.flow {
@@ -69,8 +73,7 @@ public struct Login {
             guard let nexus = network.nexusURL.flatMap(PassportURL.init) else {
                 throw PassportError(.configuration, "network \(network.name) has no nexus URL")
             }
-            let da = try TweenerLogin.discoverDA(session, nexus: nexus)
-            tickets = try TweenerLogin.signIn(session, da: da, member: account, password: password)
+            tickets = try tweenerSignIn(session, nexus: nexus, password: password, cache: nexusCache, trace: trace)
             if let chat = network.chatRoomURL, var url = PassportURL(chat) {
                 url.query += (url.query.isEmpty ? "" : "&") + "t=\(PercentEncoding.encode(tickets.ticket))&p=\(PercentEncoding.encode(tickets.profile))"
                 room = url
@@ -95,7 +98,27 @@ public struct Login {
         let expires = tickets.cookieExpiry ?? (now + network.ticketLifetime)
         return TicketSet(
             account: account, network: network.name, obtained: Date(timeIntervalSince1970: Double(now)),
-            expires: Date(timeIntervalSince1970: Double(expires)), ticket: tickets.ticket, profile: tickets.profile, cookies: cookies)
+            expires: Date(timeIntervalSince1970: Double(expires)), ticket: tickets.ticket, profile: tickets.profile, cookies: cookies,
+            blobLayout: network.blobLayout.rawValue)
+    }
+}
+
+extension Login {
+    /// Tweener: the DA from the nexus cache when fresh, else from the nexus. When a cached DA cannot be reached
+    /// or answers like no DA would, the cache is dropped and the nexus asked once; a rejection is never retried.
+    func tweenerSignIn(_ session: PassportSession, nexus: PassportURL, password: String, cache: NexusCache?, trace: ((String) -> Void)?) throws(PassportError) -> PassportTickets {
+        if let cached = cache?.lookup(network: network.name, nexus: nexus.description, now: now), let da = PassportURL(cached.da) {
+            trace?("nexus: DA \(da.host) from the cache (\(AccountSummary.describe(remaining: max(1, now - cached.fetched))) old)")
+            do {
+                return try TweenerLogin.signIn(session, da: da, member: account, password: password)
+            } catch where error.kind == .network || error.kind == .server || error.kind == .redirectLoop {
+                trace?("nexus: the cached DA failed (\(error.message)); asking the nexus")
+                cache?.forget(network: network.name)
+            }
+        }
+        let da = try TweenerLogin.discoverDA(session, nexus: nexus)
+        cache?.remember(network: network.name, nexus: nexus.description, da: da.description, now: now)
+        return try TweenerLogin.signIn(session, da: da, member: account, password: password)
     }
 }
 

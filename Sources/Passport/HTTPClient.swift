@@ -176,12 +176,12 @@ public final class HTTPClient {
         switch code {
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
             let what: String
-            if reason.contains("expired") { what = "the server's certificate has expired" }
-            else if reason.contains("subject name") || reason.contains("does not match") { what = "the server's certificate is for another host name" }
-            else if reason.contains("issuer") || reason.contains("self-signed") || reason.contains("unknown ca") { what = "the server's certificate is signed by a CA this network does not trust" }
-            else { what = "the TLS connection failed" }
-            return PassportError(.tls, "\(what) while connecting to \(host) (\(reason))",
-                hint: code == CURLE_SSL_CACERT_BADFILE ? "check the network's ca_file" : "check the network's ca_file, or the clock")
+            if reason.contains("expired") { what = "the certificate of \(host) has expired" }
+            else if reason.contains("subject name") || reason.contains("does not match") { what = "the certificate of \(host) is for another host name" }
+            else if reason.contains("issuer") || reason.contains("self-signed") || reason.contains("unknown ca") { what = "the certificate of \(host) is signed by a CA this network does not trust" }
+            else { what = "the TLS handshake with \(host) failed" }
+            return PassportError(.tls, "TLS: \(what) (\(reason))",
+                hint: code == CURLE_SSL_CACERT_BADFILE ? "check the network's ca_file or --cacert" : "check the network's ca_file or --cacert, or the clock")
         case CURLE_COULDNT_RESOLVE_HOST:
             return PassportError(.network, "cannot resolve \(url.host) (\(reason))")
         case CURLE_COULDNT_CONNECT:

@@ -27,7 +27,7 @@ public enum TweenerLogin {
     public static func discoverDA(_ session: PassportSession, nexus: PassportURL) throws(PassportError) -> PassportURL {
         let response = try session.send(HTTPRequest(url: nexus))
         guard (200..<300).contains(response.status) else {
-            throw PassportError(.server, "the Passport nexus \(nexus.host) answered \(response.status)")
+            throw PassportError(.server, "the Passport nexus \(nexus.host) answered \(response.status)" + ((500..<600).contains(response.status) ? "; try again later" : ""))
         }
         guard let header = response.header("PassportURLs"), let text = PassportHeaders.daLoginURL(header),
             let url = PassportURL(text)

@@ -7,8 +7,11 @@ public import FoundationEssentials
 /// {"version": 1, "account": "alice@hotmail.com", "network": "sandbox",
 ///  "obtained": "2026-11-26T13:00:00Z", "expires": "2026-11-27T13:00:00Z",
 ///  "ticket": "<t= / MSPAuth>", "profile": "<p= / MSPProf>",
-///  "cookies": {"MSPAuth": "…", "MSPProf": "…", "MSNChatNN": "…", "MSNREGCookie": "…"}}
+///  "cookies": {"MSPAuth": "…", "MSPProf": "…", "MSNChatNN": "…", "MSNREGCookie": "…"},
+///  "blob_layout": "ticket-profile"}
 /// ```
+/// `blob_layout` (the network's layout when the set was obtained) is optional: sets written before it existed
+/// lack it, and readers fall back to the network's config.
 public struct TicketSet: Sendable, Equatable {
     /// The document version this code writes; readers refuse newer ones rather than guess.
     public static let currentVersion = 1
@@ -23,10 +26,13 @@ public struct TicketSet: Sendable, Equatable {
     public var profile: String
     /// Every cookie and chat-page value collected (MSNChatNN, MSNREGCookie, SubscriberInfo, UserRole, …).
     public var cookies: [String: String]
+    /// The network's Passport blob layout (`ticket-profile`, `profile-nickname`) at login, so `gkpass ticket` needs
+    /// no config to build the blob.
+    public var blobLayout: String?
 
     public init(
         account: String, network: String, obtained: Date, expires: Date, ticket: String, profile: String,
-        cookies: [String: String] = [:]
+        cookies: [String: String] = [:], blobLayout: String? = nil
     ) {
         self.account = account
         self.network = network
@@ -35,6 +41,7 @@ public struct TicketSet: Sendable, Equatable {
         self.ticket = ticket
         self.profile = profile
         self.cookies = cookies
+        self.blobLayout = blobLayout
     }
 
     struct Document: Codable {
@@ -46,6 +53,7 @@ public struct TicketSet: Sendable, Equatable {
         var ticket: String
         var profile: String
         var cookies: [String: String]
+        var blob_layout: String?
     }
 
     /// The item metadata that goes with this set.
@@ -56,7 +64,7 @@ public struct TicketSet: Sendable, Equatable {
     public func encoded() -> SecretBytes {
         let document = Document(
             version: Self.currentVersion, account: account, network: network, obtained: Self.format(obtained),
-            expires: Self.format(expires), ticket: ticket, profile: profile, cookies: cookies)
+            expires: Self.format(expires), ticket: ticket, profile: profile, cookies: cookies, blob_layout: blobLayout)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings cannot fail.
@@ -83,7 +91,7 @@ public struct TicketSet: Sendable, Equatable {
         }
         self.init(
             account: document.account, network: document.network, obtained: obtained, expires: expires,
-            ticket: document.ticket, profile: document.profile, cookies: document.cookies)
+            ticket: document.ticket, profile: document.profile, cookies: document.cookies, blobLayout: document.blob_layout)
     }
 
     /// ISO 8601 UTC with seconds, `Z` suffix.

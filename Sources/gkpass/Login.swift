@@ -19,7 +19,9 @@ extension GKPass {
                 (systemd LoadCredential=). It is never accepted as an argument. A failed login leaves any stored \
                 ticket as it was.
 
-                Networks: the built-in network is sandbox (a running gkpass-sandbox).
+                Networks: the built-in network sandbox (a running gkpass-sandbox), and the [networks.NAME] tables \
+                of ${XDG_CONFIG_HOME:-~/.config}/gkpass/config.toml (or $GKPASS_CONFIG). The network is --network, \
+                else $GKPASS_NETWORK, else the config's default_network. See gkpass(1), NETWORKS.
 
                 Exit status: 0 stored; 2 usage; 4 the server rejected the member name or password; 5 keyring locked \
                 or unavailable (with --store secret-service); 6 unsafe password file or store; 7 network, TLS or \
@@ -36,6 +38,12 @@ extension GKPass {
 
         @Option(help: ArgumentHelp("The network to sign in to.", valueName: "name"))
         var network: String?
+
+        @Option(help: ArgumentHelp("Trust the CA certificates in this PEM file instead of the network's ca_file or the system's.", valueName: "path"))
+        var cacert: String?
+
+        @Option(help: ArgumentHelp("Give up on a request after this many seconds (1–300).", valueName: "seconds"))
+        var timeout = 30
 
         @Flag(help: "Read the password from the first line of standard input.")
         var passwordStdin = false
@@ -63,6 +71,7 @@ extension GKPass {
                 throw ValidationError(
                     "gkpass never takes a password as an argument (other users can read it in ps). Use the prompt, --password-stdin, --password-fd or --password-file.")
             }
+            guard (1...300).contains(timeout) else { throw ValidationError("--timeout takes 1 to 300 seconds.") }
             if [passwordStdin, passwordFd != nil, passwordFile != nil].filter({ $0 }).count > 1 {
                 throw ValidationError("Choose one of --password-stdin, --password-fd and --password-file.")
             }
@@ -72,11 +81,13 @@ extension GKPass {
             let environment = Environment.current
             let now = Int64(time(nil))
             let ladder = StoreLadder(environment: environment)
-            guard let member = try account ?? (try? ladder.fileStore.defaultAccount()) ?? nil else {
+            guard let member = account ?? (try? ladder.fileStore.defaultAccount()) ?? nil else {
                 throw GKPassError(.usage, "name the account to sign in (gkpass login alice@hotmail.com)")
             }
-            guard let networkName = network ?? environment["GKPASS_NETWORK"] else {
-                throw GKPassError(.usage, "choose a network with --network NAME", hint: "the built-in network is sandbox")
+            var chosen = try Network.resolve(flag: network, environment: environment)
+            if let cacert {
+                guard access(cacert, R_OK) == 0 else { throw GKPassError(.usage, "--cacert \(cacert) cannot be read: \(String(cString: strerror(errno)))") }
+                chosen.caFile = cacert
             }
             let source: PasswordSource
             if passwordStdin { source = .standardInput }
@@ -84,14 +95,15 @@ extension GKPass {
             else if let passwordFile { source = .file(passwordFile) }
             else if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty { source = .systemdCredential(credentials) }
             else { source = .terminalPrompt("Password for \(member): ") }
-            let login = GKPassKit.Login(
-                account: member, network: try Network.named(networkName, environment: environment), storeChoice: store,
+            var login = GKPassKit.Login(
+                account: member, network: chosen, storeChoice: store,
                 rememberPassword: rememberPassword, now: now)
+            login.requestTimeout = timeout
             let password = try source.read()
             let outcome = try login.run(
                 password: password, ladder: ladder, trace: verbose ? { StandardStreams.writeError("gkpass: " + $0) } : nil,
                 warn: { StandardStreams.writeError("gkpass: " + $0) })
-            StandardStreams.writeError("gkpass: logged in \(member) on \(networkName); tickets in the \(outcome.store.rawValue) store until \(TicketSetFormat.expires(outcome.tickets))")
+            StandardStreams.writeError("gkpass: logged in \(member) on \(chosen.name); tickets in the \(outcome.store.rawValue) store until \(TicketSetFormat.expires(outcome.tickets))")
         }
     }
 }

@@ -41,7 +41,9 @@ extension GKPass {
             let ladder = StoreLadder(environment: environment)
             let member = try StoredTicket.account(account, ladder: ladder)
             let set = try StoredTicket.read(account: member, ladder: ladder, now: Int64(time(nil)))
-            let layout = (try? Network.named(set.network, environment: environment))?.blobLayout ?? .ticketProfile
+            // The layout recorded at login; sets from before it was recorded ask the network's config.
+            let layout = set.blobLayout.flatMap(PassportBlob.Layout.init(rawValue:))
+                ?? (try? Network.named(set.network, environment: environment))?.blobLayout ?? .ticketProfile
             let terminal = isatty(STDOUT_FILENO) == 1
             var output: [UInt8]
             switch format {

@@ -71,6 +71,9 @@ public final class SandboxProcess: @unchecked Sendable {
         return status
     }
 
+    /// What the sandbox has logged on stderr so far (one event per line).
+    public var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
     /// Stops the sandbox and returns what it logged on stderr.
     @discardableResult
     public func stop() -> String {
