@@ -1,0 +1,96 @@
+import GKPassKit
+import GateKeeper
+import Testing
+
+/// The sans-I/O chat client against a real `GateKeeperServer` for the AUTH part and scripted lines after it.
+@Suite("ChatClient")
+struct ChatClientTests {
+    static let blob = PassportBlob(first: Array("TICKET".utf8), second: Array("PROFILE".utf8))
+
+    static func message(_ text: String) -> IRCXMessage { try! IRCXMessage(parsing: Array(text.utf8)) }
+
+    /// Runs the client against a real GateKeeperServer until AUTH is done; returns the client and the events of
+    /// the last server line. `acceptBlob` false makes the server refuse the Passport blob; `serverName` other
+    /// than irc.test makes it refuse the answer.
+    static func authenticated(_ options: ChatClient.Options, acceptBlob: Bool = true, serverName: String = "irc.test") throws -> (ChatClient, [ChatClient.Event]) {
+        var client = try ChatClient(options: options)
+        var server = GateKeeperServer(configuration: .init(serverName: Array(serverName.utf8)))
+        var pending = try client.start().split(separator: 0x0A).map { Array($0) + [0x0A] }
+        var last: [ChatClient.Event] = []
+        func deliver(_ reply: [UInt8]) throws {
+            last = try client.receive(try IRCXMessage(parsing: reply))
+            for case .send(let bytes) in last where bytes.starts(with: Array("AUTH".utf8)) { pending.append(bytes) }
+        }
+        while !pending.isEmpty {
+            let message = try IRCXMessage(parsing: pending.removeFirst())
+            guard message.commandName == "AUTH" else { continue }
+            var action = server.receive(message, challenge: Array(repeating: 0x41, count: 8), randomGUID: Array(repeating: 1, count: 16))
+            if case .verifyPassport = action {
+                action = acceptBlob ? server.passportVerified(user: Array("0011223344556677".utf8), domain: Array("passport.test".utf8)) : server.passportRejected()
+            }
+            switch action {
+            case .send(let line): try deliver(line)
+            case .authenticated(_, _, _, let line): try deliver(line)
+            case .reject(_, let line, _): try deliver(line)
+            case .verifyPassport: Issue.record("verified twice")
+            }
+        }
+        return (client, last)
+    }
+
+    @Test("910 after the Passport blob is a refused ticket; 910 after the answer a refused answer")
+    func refusals() throws {
+        let options = ChatClient.Options(
+            gatekeeper: .init(package: .gateKeeperPassport, version: .v3, host: Array("irc.test".utf8), guid: .zero, passportBlob: Self.blob),
+            nickname: "n", goal: .register)
+        #expect { try Self.authenticated(options, acceptBlob: false) } throws: { ($0 as? ChatClient.Failure)?.kind == .ticketRejected }
+        #expect { try Self.authenticated(options, serverName: "other.test") } throws: { ($0 as? ChatClient.Failure)?.kind == .answerRejected }
+    }
+
+    @Test("Passport: PROPs after AUTH (MSNPROFILE before MSNREGCOOKIE), no NICK; post-registration PROPs and JOIN after 001")
+    func passport() throws {
+        let options = ChatClient.Options(
+            gatekeeper: .init(package: .gateKeeperPassport, version: .v3, host: Array("irc.test".utf8), guid: .zero, passportBlob: Self.blob),
+            preRegistrationProps: [("MSNPROFILE", "0"), ("MSNREGCOOKIE", "reg")], postRegistrationProps: [("ROLE", "role")],
+            nickname: "Fallback", goal: .join("%#Room"))
+        var (client, events) = try Self.authenticated(options)
+        #expect(events == [
+            .authenticated(user: "0011223344556677", domain: "passport.test"),
+            .send(Array("PROP $ MSNPROFILE 0\r\n".utf8)), .send(Array("PROP $ MSNREGCOOKIE reg\r\n".utf8)),
+        ])
+        #expect(try client.receive(Self.message("PING :abc")) == [.send(Array("PONG abc\r\n".utf8))])
+        #expect(try client.receive(Self.message(":s 001 Alice :Welcome")) == [
+            .registered(nickname: "Alice"), .send(Array("PROP $ ROLE role\r\n".utf8)), .send(Array("JOIN %#Room\r\n".utf8)),
+        ])
+        #expect(try client.receive(Self.message(":s 366 Alice %#Room :End")) == [.joined(room: "%#Room"), .done])
+    }
+
+    @Test("a refused registration cookie falls back to NICK/USER; a refused nickname and room are failures")
+    func fallbacks() throws {
+        let options = ChatClient.Options(
+            gatekeeper: .init(package: .gateKeeperPassport, version: .v2, host: Array("irc.test".utf8), guid: .zero, passportBlob: Self.blob),
+            preRegistrationProps: [("MSNREGCOOKIE", "stale")], nickname: "Fallback", goal: .join("%#Room"))
+        var (client, _) = try Self.authenticated(options)
+        #expect(try client.receive(Self.message(":s 906 * MSNREGCOOKIE :Bad value")) == [
+            .propRefused(name: "MSNREGCOOKIE", text: "Bad value"), .send(Array("NICK Fallback\r\n".utf8)), .send(Array("USER gkpass 0 * gkpass\r\n".utf8)),
+        ])
+        #expect(throws: ChatClient.Failure.self) { try client.receive(Self.message(":s 433 * Fallback :Nickname is already in use")) }
+        var (joining, _) = try Self.authenticated(options)
+        _ = try joining.receive(Self.message(":s 001 Fallback :Welcome"))
+        #expect { try joining.receive(Self.message(":s 474 Fallback %#Room :Banned")) } throws: { ($0 as? ChatClient.Failure)?.kind == .roomRefused }
+    }
+
+    @Test("directory: FINDS right after AUTH; 613 parsed; a 613 without a port is a protocol error; ERROR closes")
+    func directory() throws {
+        let options = ChatClient.Options(
+            gatekeeper: .init(package: .gateKeeper, version: .v3, host: Array("irc.test".utf8), guid: GateKeeperGUID(wireBytes: Array(repeating: 7, count: 16))!),
+            nickname: ">g", goal: .find("%#Room"))
+        var (client, events) = try Self.authenticated(options)
+        #expect(events.last == .send(Array("FINDS %#Room\r\n".utf8)))
+        #expect(try client.receive(Self.message(":s 613 * :10.0.0.1 6667")) == [.found(host: "10.0.0.1", port: 6667), .done])
+        var (broken, _) = try Self.authenticated(options)
+        #expect { try broken.receive(Self.message(":s 613 * :10.0.0.1")) } throws: { ($0 as? ChatClient.Failure)?.kind == .protocolError }
+        var (closed, _) = try Self.authenticated(options)
+        #expect { try closed.receive(Self.message("ERROR :Closing link")) } throws: { ($0 as? ChatClient.Failure)?.kind == .serverClosed }
+    }
+}
