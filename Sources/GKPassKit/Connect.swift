@@ -1,0 +1,195 @@
+public import GateKeeper
+public import Passport
+public import TicketStore
+
+/// `gkpass connect`: prove a ticket (or a guest GateKeeper answer) against the network's IRCX server. Directory
+/// first when the network has one and a room is named (`FINDS` -> `613`), then IRCVERS, AUTH, the account's PROPs,
+/// registration, optionally JOIN, and QUIT.
+public struct Connect {
+    public enum Identity {
+        case passport(TicketSet)
+        case guest(GateKeeperGUID, nickname: String)
+    }
+
+    public var network: Network
+    /// Overrides the network's server (and skips the directory).
+    public var server: Network.Endpoint?
+    public var room: String?
+    public var identity: Identity
+    /// Seconds for each connection (connect, exchange, join).
+    public var timeout: Double = 30
+
+    public init(network: Network, server: Network.Endpoint?, room: String?, identity: Identity) {
+        self.network = network
+        self.server = server
+        self.room = room
+        self.identity = identity
+    }
+
+    public struct Outcome: Sendable, Equatable {
+        public var server: Network.Endpoint
+        public var directory: Network.Endpoint?
+        public var package: GateKeeperPackage
+        public var version: GateKeeperVersion
+        /// The PUID (Passport) or GUID (guest) the server authenticated, and its domain.
+        public var user: String
+        public var domain: String
+        public var nickname: String
+        public var room: String?
+        /// PROPs the server refused (906), by name.
+        public var refusedProps: [String]
+    }
+
+    public func run(trace: ((String) -> Void)?) throws(GKPassError) -> Outcome {
+        var directory: Network.Endpoint?
+        var target: Network.Endpoint
+        if let server {
+            target = server
+        } else {
+            guard let configured = network.server else {
+                throw GKPassError(.usage, "network \(network.name) has no IRCX server", hint: "give --server HOST:PORT, or set server in its config")
+            }
+            target = configured
+            if let room, let configuredDirectory = network.directory {
+                directory = configuredDirectory
+                let found = try session(configuredDirectory, goal: .find(room), trace: trace)
+                guard case .found(let host, let port)? = found.first(where: { if case .found = $0 { true } else { false } }) else {
+                    throw GKPassError(.network, "the directory \(configuredDirectory) did not say where \(room) is")
+                }
+                target = Network.Endpoint(host: host, port: port)
+                trace?("directory: \(room) is on \(target)")
+            }
+        }
+        let goal: ChatClient.Goal = room.map { .join($0) } ?? .register
+        var outcome = Outcome(
+            server: target, directory: directory, package: package, version: network.gatekeeperVersion, user: "", domain: "",
+            nickname: "", room: nil, refusedProps: [])
+        for event in try session(target, goal: goal, trace: trace) {
+            switch event {
+            case .authenticated(let user, let domain):
+                outcome.user = user
+                outcome.domain = domain
+            case .registered(let nickname): outcome.nickname = nickname
+            case .joined(let room): outcome.room = room
+            case .propRefused(let name, _): outcome.refusedProps.append(name)
+            case .send, .found, .done: break
+            }
+        }
+        return outcome
+    }
+
+    var package: GateKeeperPackage {
+        if case .guest = identity { return .gateKeeper }
+        return .gateKeeperPassport
+    }
+
+    func options(host: String, goal: ChatClient.Goal) throws(GKPassError) -> ChatClient.Options {
+        switch identity {
+        case .guest(let guid, let nickname):
+            return ChatClient.Options(
+                gatekeeper: .init(package: .gateKeeper, version: network.gatekeeperVersion, host: Array(host.utf8), truncateHost: network.truncateHost, guid: guid),
+                nickname: nickname, goal: goal)
+        case .passport(let set):
+            let layout = set.blobLayout.flatMap(PassportBlob.Layout.init(rawValue:)) ?? network.blobLayout
+            let blob = try StoredTicket.blob(set, layout: layout)
+            var before: [(name: String, value: String)] = []
+            var after: [(name: String, value: String)] = []
+            if let profile = set.cookies["MSNProfile"] { before.append(("MSNPROFILE", profile)) }
+            if let registration = set.cookies["MSNREGCookie"] { before.append(("MSNREGCOOKIE", registration)) }
+            if let subscriber = set.cookies["SubscriberInfo"] { after.append(("SUBSCRIBERINFO", subscriber)) }
+            if let role = set.cookies["UserRole"] { after.append(("ROLE", role)) }
+            let fallbackNick = set.cookies["MSNChatNN"] ?? String(set.account.prefix { $0 != "@" })
+            return ChatClient.Options(
+                gatekeeper: .init(
+                    package: .gateKeeperPassport, version: network.gatekeeperVersion, host: Array(host.utf8),
+                    truncateHost: network.truncateHost, guid: .zero, passportBlob: blob),
+                preRegistrationProps: before, postRegistrationProps: after, nickname: fallbackNick, goal: goal)
+        }
+    }
+
+    /// One connection, pumped until the goal or a failure; returns every event seen. Always says QUIT on success.
+    func session(_ endpoint: Network.Endpoint, goal: ChatClient.Goal, trace: ((String) -> Void)?) throws(GKPassError) -> [ChatClient.Event] {
+        let deadline = ChatConnection.now() + timeout
+        let connection = try ChatConnection(endpoint, timeout: timeout)
+        connection.trace = trace
+        var client: ChatClient
+        do { client = try ChatClient(options: try options(host: endpoint.host, goal: goal)) } catch let error as GateKeeperError {
+            throw GKPassError(.failure, "cannot start the exchange: \(error)")
+        } catch let error as GKPassError {
+            throw error
+        } catch {
+            throw GKPassError(.failure, "cannot start the exchange")
+        }
+        func send(_ bytes: [UInt8]) throws(GKPassError) {
+            if let trace {
+                for line in bytes.split(separator: 0x0A) { trace("> " + Self.redacted(Array(line))) }
+            }
+            try connection.send(bytes, deadline: deadline)
+        }
+        do { try send(try client.start()) } catch let error as GKPassError { throw error } catch {
+            throw GKPassError(.failure, "cannot start the exchange")
+        }
+        var events: [ChatClient.Event] = []
+        while true {
+            guard let message = try connection.receive(deadline: deadline) else {
+                throw GKPassError(.network, "\(endpoint) closed the connection before \(Self.describe(goal)) was done")
+            }
+            let new: [ChatClient.Event]
+            do { new = try client.receive(message) } catch {
+                throw Self.error(error, endpoint: endpoint)
+            }
+            for event in new {
+                if case .send(let bytes) = event { try send(bytes) }
+            }
+            events += new
+            if new.contains(.done) {
+                try? send(Array("QUIT :gkpass connect\r\n".utf8))
+                return events
+            }
+        }
+    }
+
+    static func describe(_ goal: ChatClient.Goal) -> String {
+        switch goal {
+        case .register: "registration"
+        case .join(let room): "joining \(room)"
+        case .find(let room): "finding \(room)"
+        }
+    }
+
+    static func error(_ failure: ChatClient.Failure, endpoint: Network.Endpoint) -> GKPassError {
+        switch failure.kind {
+        case .ticketRejected:
+            return GKPassError(.reauthenticate, "\(endpoint): \(failure.message)", hint: "the ticket may have expired on the server's clock; run gkpass login")
+        case .answerRejected:
+            return GKPassError(.failure, "\(endpoint): \(failure.message)", hint: "check the network's gatekeeper_version and truncate_host, and that HOST is the name the server expects")
+        case .authenticationRefused, .nicknameRefused, .roomRefused, .protocolError:
+            return GKPassError(.failure, "\(endpoint): \(failure.message)")
+        case .serverClosed:
+            return GKPassError(.network, "\(endpoint): \(failure.message)")
+        }
+    }
+
+    /// A line as text for a trace: CR/LF dropped, bytes outside printable ASCII as `\xNN`.
+    public static func printable(_ bytes: [UInt8]) -> String {
+        var text = ""
+        for byte in bytes where byte != 0x0D && byte != 0x0A {
+            if byte >= 0x20 && byte < 0x7F { text.unicodeScalars.append(UnicodeScalar(byte)) } else {
+                let hex = Array("0123456789abcdef")
+                text += "\\x" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0xF)])
+            }
+        }
+        return text
+    }
+
+    /// A line for --verbose: the Passport blob and cookie PROP values become fingerprints.
+    static func redacted(_ bytes: [UInt8]) -> String {
+        var text = printable(bytes)
+        let words = text.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        if words.count == 4, words[0] == "PROP" { return words[0...2].joined(separator: " ") + " :" + Redaction.fingerprint(words[3]) }
+        if words.count >= 4, words[0] == "AUTH", words[1] == "GateKeeperPassport", words[2] == "S", !words[3].hasPrefix(":GKSSP") {
+            return "AUTH GateKeeperPassport S :" + Redaction.fingerprint(words[3])
+        }
+        return text
+    }
+}
