@@ -78,17 +78,18 @@ public final class ChatConnection {
 
     /// The next line from the server before `deadline`; nil when the server closed the connection.
     public func receive(deadline: Double) throws(GKPassError) -> IRCXMessage? {
+        guard let line = try receiveLine(deadline: deadline) else { return nil }
+        do { return try IRCXMessage(parsing: line) } catch {
+            throw GKPassError(.network, "\(endpoint) sent a line that is not IRC (\(error))")
+        }
+    }
+
+    /// The next raw line (without its terminator) before `deadline`; nil when the server closed the connection.
+    public func receiveLine(deadline: Double) throws(GKPassError) -> [UInt8]? {
         while true {
-            let line: [UInt8]?
-            do { line = try framer.nextLine() } catch {
-                throw GKPassError(.network, "\(endpoint) sent a line longer than IRCX allows")
-            }
-            if let line {
+            if let line = try bufferedLine() {
                 if line.isEmpty { continue }
-                trace?("< " + Connect.printable(line))
-                do { return try IRCXMessage(parsing: line) } catch {
-                    throw GKPassError(.network, "\(endpoint) sent a line that is not IRC (\(error))")
-                }
+                return line
             }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let remaining = Int32((deadline - Self.now()) * 1000)
@@ -96,14 +97,36 @@ public final class ChatConnection {
             let ready = poll(&poller, 1, remaining)
             if ready < 0 && errno == EINTR { continue }
             guard ready > 0 else { throw GKPassError(.network, "\(endpoint) did not answer in time") }
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n == 0 { return nil }
-            if n < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
-                throw GKPassError(.network, "the connection to \(endpoint) broke (\(String(cString: strerror(errno))))")
-            }
-            framer.append(chunk[..<n])
+            guard try fill() else { return nil }
         }
     }
+
+    /// A complete line already received, if any.
+    public func bufferedLine() throws(GKPassError) -> [UInt8]? {
+        let line: [UInt8]?
+        do { line = try framer.nextLine() } catch {
+            throw GKPassError(.network, "\(endpoint) sent a line longer than IRCX allows")
+        }
+        if let line, let trace { trace("< " + Connect.printable(line)) }
+        return line
+    }
+
+    /// Reads what the socket has (call when poll says readable). False when the server closed the connection.
+    public func fill() throws(GKPassError) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 {
+                framer.append(chunk[..<n])
+                return true
+            }
+            if n == 0 { return false }
+            if errno == EINTR { continue }
+            if errno == EAGAIN { return true }
+            throw GKPassError(.network, "the connection to \(endpoint) broke (\(String(cString: strerror(errno))))")
+        }
+    }
+
+    /// The socket, for poll(2) by a relay.
+    public var descriptor: Int32 { fd }
 }

@@ -52,11 +52,7 @@ public struct Connect {
             target = configured
             if let room, let configuredDirectory = network.directory {
                 directory = configuredDirectory
-                let found = try session(configuredDirectory, goal: .find(room), trace: trace)
-                guard case .found(let host, let port)? = found.first(where: { if case .found = $0 { true } else { false } }) else {
-                    throw GKPassError(.network, "the directory \(configuredDirectory) did not say where \(room) is")
-                }
-                target = Network.Endpoint(host: host, port: port)
+                target = try find(room: room, directory: configuredDirectory, trace: trace)
                 trace?("directory: \(room) is on \(target)")
             }
         }
@@ -83,6 +79,15 @@ public struct Connect {
         return .gateKeeperPassport
     }
 
+    /// Where the directory says `room` is (FINDS -> 613), as this identity.
+    public func find(room: String, directory: Network.Endpoint, trace: ((String) -> Void)?) throws(GKPassError) -> Network.Endpoint {
+        let found = try session(directory, goal: .find(room), trace: trace)
+        guard case .found(let host, let port)? = found.first(where: { if case .found = $0 { true } else { false } }) else {
+            throw GKPassError(.network, "the directory \(directory) did not say where \(room) is")
+        }
+        return Network.Endpoint(host: host, port: port)
+    }
+
     func options(host: String, goal: ChatClient.Goal) throws(GKPassError) -> ChatClient.Options {
         switch identity {
         case .guest(let guid, let nickname):
@@ -107,8 +112,23 @@ public struct Connect {
         }
     }
 
-    /// One connection, pumped until the goal or a failure; returns every event seen. Always says QUIT on success.
+    /// One connection, pumped until the goal or a failure; QUITs when done.
     func session(_ endpoint: Network.Endpoint, goal: ChatClient.Goal, trace: ((String) -> Void)?) throws(GKPassError) -> [ChatClient.Event] {
+        let opened = try open(endpoint, goal: goal, trace: trace)
+        try? opened.connection.send(Array("QUIT :gkpass connect\r\n".utf8), deadline: ChatConnection.now() + 2)
+        return opened.events
+    }
+
+    /// A live upstream connection after the goal: the events, and the raw lines from registration (001) on,
+    /// which a proxy hands to its client.
+    public struct Opened {
+        public var connection: ChatConnection
+        public var events: [ChatClient.Event]
+        public var linesSinceRegistration: [[UInt8]]
+    }
+
+    /// Connects and pumps until the goal; the connection stays open for the caller.
+    public func open(_ endpoint: Network.Endpoint, goal: ChatClient.Goal, trace: ((String) -> Void)?) throws(GKPassError) -> Opened {
         let deadline = ChatConnection.now() + timeout
         let connection = try ChatConnection(endpoint, timeout: timeout)
         connection.trace = trace
@@ -130,22 +150,27 @@ public struct Connect {
             throw GKPassError(.failure, "cannot start the exchange")
         }
         var events: [ChatClient.Event] = []
+        var registered: [[UInt8]] = []
         while true {
-            guard let message = try connection.receive(deadline: deadline) else {
+            guard let line = try connection.receiveLine(deadline: deadline) else {
                 throw GKPassError(.network, "\(endpoint) closed the connection before \(Self.describe(goal)) was done")
+            }
+            let message: IRCXMessage
+            do { message = try IRCXMessage(parsing: line) } catch {
+                throw GKPassError(.network, "\(endpoint) sent a line that is not IRC (\(error))")
             }
             let new: [ChatClient.Event]
             do { new = try client.receive(message) } catch {
                 throw Self.error(error, endpoint: endpoint)
             }
+            if !registered.isEmpty || new.contains(where: { if case .registered = $0 { true } else { false } }) {
+                registered.append(line)
+            }
             for event in new {
                 if case .send(let bytes) = event { try send(bytes) }
             }
             events += new
-            if new.contains(.done) {
-                try? send(Array("QUIT :gkpass connect\r\n".utf8))
-                return events
-            }
+            if new.contains(.done) { return Opened(connection: connection, events: events, linesSinceRegistration: registered) }
         }
     }
 

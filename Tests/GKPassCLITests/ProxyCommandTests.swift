@@ -1,0 +1,176 @@
+import Foundation
+import GKPassTestSupport
+import Testing
+
+/// `gkpass proxy` between real IRC clients (WeeChat, raw sockets) and the real sandbox.
+@Suite("gkpass proxy (binary, sandbox, WeeChat)", .serialized)
+struct ProxyCommandTests {
+    typealias Context = LoginCommandTests.Context
+
+    /// A running `gkpass proxy`, stopped with SIGTERM at the end.
+    final class ProxyProcess {
+        let pid: pid_t
+        let port: Int
+        let log: String
+
+        init(_ arguments: [String], environment: [String: String]) throws {
+            log = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-proxy-\(UUID().uuidString).log").path
+            let child = try Spawn.start(
+                Binary.directory.path + "/gkpass", ["proxy", "--listen", "127.0.0.1:0", "-v"] + arguments,
+                environment: environment, captureStdout: true, stderrPath: log)
+            pid = child.pid
+            let out = child.stdout!
+            defer { close(out) }
+            var line: [UInt8] = []
+            var poller = [pollfd(fd: out, events: Int16(POLLIN), revents: 0)]
+            let deadline = Date().addingTimeInterval(20)
+            while !line.contains(0x0A) && Date() < deadline {
+                guard poll(&poller, 1, 100) > 0 else { continue }
+                var chunk = [UInt8](repeating: 0, count: 256)
+                let n = chunk.withUnsafeMutableBytes { read(out, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                line += chunk[..<n]
+            }
+            let text = String(decoding: line, as: UTF8.self)
+            guard text.hasPrefix("listening 127.0.0.1:"), let port = Int(text.dropFirst("listening 127.0.0.1:".count).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                kill(pid, SIGKILL)
+                _ = Spawn.wait(pid, timeout: 5)
+                throw ProxyTestError("no listening line: \(text)")
+            }
+            self.port = port
+        }
+
+        var stderr: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+        deinit {
+            kill(pid, SIGTERM)
+            _ = Spawn.wait(pid, timeout: 10)
+            try? FileManager.default.removeItem(atPath: log)
+        }
+    }
+
+    /// A guest on the sandbox directly (AUTH GateKeeper answered by `gkpass gatekeeper respond`), registered and in
+    /// `room`: the second party of the conversation.
+    static func guest(port: Int, nick: String, room: String) throws -> LineSocket {
+        let socket = try LineSocket(port: port)
+        let initiate = try Binary.run("gkpass", ["gatekeeper", "init", "--version", "3"])
+        socket.send(Array("IRCVERS IRC8 MSN-OCX!9.02.0310.2401\r\n".utf8) + initiate.stdout)
+        // The challenge is binary: read it as bytes.
+        var challenge: [UInt8]?
+        while let line = socket.line() {
+            if line.starts(with: Array("AUTH GateKeeper S :".utf8)) { challenge = line; break }
+        }
+        guard let challenge else { throw ProxyTestError("no challenge") }
+        let answer = try Binary.run("gkpass", ["gatekeeper", "respond", "--host", "127.0.0.1"], input: challenge + [0x0D, 0x0A])
+        socket.send(answer.stdout)
+        guard socket.expect("AUTH GateKeeper *") != nil else { throw ProxyTestError("guest refused") }
+        socket.send("NICK \(nick)")
+        socket.send("USER guest 0 * :guest")
+        _ = socket.expect(" 376 ")
+        socket.send("JOIN \(room)")
+        _ = socket.expect(" 366 ")
+        return socket
+    }
+
+    /// demo@passport.test (the default account) and user1@passport.test logged in.
+    static func loggedIn() throws -> Context {
+        let context = try Context(["--generated-accounts", "1"])
+        let login = try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"], keyring: false)
+        #expect(login.status == 0, "\(login.stderr)")
+        let second = try context.login(["user1@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"], password: "password-1\n", keyring: false)
+        #expect(second.status == 0, "\(second.stderr)")
+        return context
+    }
+
+    @Test("WeeChat, headless, chats through the proxy with a guest on the sandbox: both directions")
+    func weechat() throws {
+        let context = try Self.loggedIn()
+        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        let guest = try Self.guest(port: context.sandbox.ircxPort, nick: ">watcher", room: "#gkpass")
+        let home = context.state + "-weechat"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let commands = [
+            "/set logger.file.flush_delay 0", "/set irc.server_default.nicks someone",
+            "/server add sb 127.0.0.1/\(proxy.port) -notls", "/connect sb",
+            "/wait 2 /join -server sb #gkpass", "/wait 4 /msg -server sb #gkpass hello from weechat", "/wait 8 /quit",
+        ].joined(separator: ";")
+        let weechat = try Spawn.start("/usr/bin/weechat-headless", ["--dir", home, "-r", commands], environment: ["HOME": home, "TERM": "dumb", "PATH": "/usr/bin:/bin"], captureStdout: false)
+        // The guest sees WeeChat's line, arriving as the Passport account's nickname, and answers it.
+        let heard = guest.expect("hello from weechat", within: 100)
+        #expect(heard?.hasPrefix(":Demo!0001A2B3C4D5E6F7@GateKeeperPassport PRIVMSG #gkpass :hello from weechat") == true, "\(heard ?? "nothing") \(proxy.stderr)")
+        guest.send("PRIVMSG #gkpass :hi weechat, from a guest")
+        #expect(Spawn.wait(weechat.pid, timeout: 30) == 0)
+        let log = (try? String(contentsOfFile: home + "/logs/irc.sb.#gkpass.weechatlog", encoding: .utf8)) ?? ""
+        #expect(log.contains("Demo\thello from weechat"), "\(log)")
+        #expect(log.contains(">watcher\thi weechat, from a guest"), "\(log)")
+        #expect(guest.expect("QUIT") != nil, "WeeChat's /quit reaches the server through the proxy")
+        try? FileManager.default.removeItem(atPath: home)
+    }
+
+    @Test("raw clients: CAP answered, the default account or PASS's, bytes relayed unchanged, two clients at once, EOF becomes QUIT")
+    func raw() throws {
+        let context = try Self.loggedIn()
+        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        let guest = try Self.guest(port: context.sandbox.ircxPort, nick: ">peer", room: "#raw")
+        let first = try LineSocket(port: proxy.port)
+        first.send("CAP LS 302")
+        #expect(first.text() == ":gkpass CAP * LS :")
+        first.send("NICK whatever")
+        first.send("USER u 0 * :u")
+        #expect(first.expect(" 001 ")?.hasPrefix(":127.0.0.1 001 Demo ") == true)
+        first.send("JOIN #raw")
+        #expect(first.expect(" 366 ") != nil)
+        // UTF-8, a CTCP ACTION (\u{01}) and a colon: the guest receives exactly these bytes.
+        let payload: [UInt8] = Array("PRIVMSG #raw :\u{01}ACTION grüßt: a:b\u{01}".utf8)
+        first.send(payload + [0x0D, 0x0A])
+        #expect(guest.expect("ACTION")?.utf8.suffix(payload.count - 9).elementsEqual(payload.suffix(payload.count - 9)) == true)
+        // A second client at the same time; its PASS names the other account.
+        let second = try LineSocket(port: proxy.port)
+        second.send("PASS user1@passport.test")
+        second.send("NICK x")
+        second.send("USER u 0 * :u")
+        #expect(second.expect(" 001 ")?.hasPrefix(":127.0.0.1 001 User1 ") == true)
+        second.send("PING :still-here")
+        #expect(second.expect("PONG")?.contains("still-here") == true)
+        // The first leaves without QUIT: the proxy says it for them.
+        close(first.fd)
+        #expect(guest.expect("QUIT")?.contains("client closed") == true)
+        #expect(proxy.stderr.components(separatedBy: "connected to").count == 3, "\(proxy.stderr)")
+    }
+
+    @Test("no ticket: the client is told why (NOTICE, ERROR); a silent server is PINGed; a server that leaves closes the client; non-loopback needs --allow-remote")
+    func edges() throws {
+        let empty = try Context()
+        let proxy = try ProxyProcess(["nobody@passport.test"], environment: empty.environment(keyring: false))
+        let client = try LineSocket(port: proxy.port)
+        client.send("NICK a")
+        client.send("USER a 0 * :a")
+        #expect(client.expect("NOTICE")?.contains("no ticket for nobody@passport.test") == true)
+        #expect(client.expect("ERROR :Closing link") != nil)
+
+        let context = try Self.loggedIn()
+        let pinging = try ProxyProcess(["--keepalive", "1"], environment: context.environment(keyring: false))
+        let quiet = try LineSocket(port: pinging.port)
+        quiet.send("NICK a")
+        quiet.send("USER a 0 * :a")
+        #expect(quiet.expect(" 376 ") != nil)
+        Thread.sleep(forTimeInterval: 2.5)
+        quiet.send("PING :me")
+        // The proxy's own keep-alive PONGs are swallowed: the next thing the client sees is its own PONG.
+        let next = quiet.text() ?? ""
+        #expect(next.contains("PONG") && next.contains("me") && !next.contains("gkpass-keepalive"), "\(next)")
+        #expect(pinging.stderr.contains("keep-alive PING to 127.0.0.1:\(context.sandbox.ircxPort)"), "\(pinging.stderr)")
+        // The server goes away: the client is told, and its connection closed.
+        context.sandbox.stop()
+        #expect(quiet.expect("ERROR :Closing link")?.contains("the server closed the connection") == true)
+        #expect(quiet.isClosedByPeer())
+
+        let remote = try Binary.run("gkpass", ["proxy", "--listen", "0.0.0.0:0"])
+        #expect(remote.status == 2 && remote.stderr.contains("--allow-remote"), "\(remote.stderr)")
+    }
+}
+
+struct ProxyTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
