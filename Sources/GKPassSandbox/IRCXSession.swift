@@ -342,7 +342,11 @@ public final class IRCXSession {
             return
         }
         // The directory role: the room lives on this server's chat role (same port in the sandbox).
-        numeric("613", "\(configuration.publicHost) \(configuration.ircxPort)")
+        if let server = configuration.roomServer {
+            numeric("613", "\(server.host) \(server.port)")
+        } else {
+            numeric("613", "\(configuration.publicHost) \(configuration.ircxPort)")
+        }
     }
 
     func join(_ message: IRCXMessage) {

@@ -57,6 +57,9 @@ public struct SandboxConfiguration: Sendable {
     /// Tests only: every GateKeeper challenge is these 8 bytes, so a test can answer with a published vector
     /// (protocol.md §6) instead of computing the HMAC itself.
     public var fixedChallenge: [UInt8]?
+    /// The directory role's answer to FINDS (`613 host port`); nil: this server's own chat role. Lets tests put a
+    /// room on a second sandbox, as MSN Chat's directory put rooms on other chat servers.
+    public var roomServer: (host: String, port: Int)?
 
     public init(
         publicHost: String = "127.0.0.1", httpsPort: Int = 0, ircxPort: Int = 0, serverName: String? = nil,

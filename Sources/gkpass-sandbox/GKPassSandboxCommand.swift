@@ -89,6 +89,9 @@ struct GKPassSandboxCommand: ParsableCommand {
     @Option(help: .hidden)
     var fixedChallenge: String?
 
+    @Option(help: ArgumentHelp("Answer FINDS with this chat server (613) instead of this sandbox, to put rooms on another sandbox.", valueName: "host:port"))
+    var roomServer: String?
+
     func validate() throws {
         if let fixedChallenge, fixedChallenge.count != 16 || UInt64(fixedChallenge, radix: 16) == nil {
             throw ValidationError("--fixed-challenge takes 16 hex digits.")
@@ -101,6 +104,11 @@ struct GKPassSandboxCommand: ParsableCommand {
         }
         guard slowSeconds >= 0, slowSeconds <= 600 else { throw ValidationError("--slow-seconds takes 0 to 600.") }
         guard ticketLifetime >= 0 else { throw ValidationError("--ticket-lifetime cannot be negative.") }
+        if let roomServer {
+            guard let colon = roomServer.lastIndex(of: ":"), let port = Int(roomServer[roomServer.index(after: colon)...]), (1...65535).contains(port),
+                colon > roomServer.startIndex
+            else { throw ValidationError("--room-server takes HOST:PORT.") }
+        }
     }
 
     func run() throws {
@@ -126,12 +134,16 @@ struct GKPassSandboxCommand: ParsableCommand {
                 fixedChallenge: fixedChallenge.map { text in
                     stride(from: 0, to: 16, by: 2).map { UInt8(text.dropFirst($0).prefix(2), radix: 16)! }
                 })
+            var configured = configuration
+            if let roomServer, let colon = roomServer.lastIndex(of: ":") {
+                configured.roomServer = (String(roomServer[..<colon]), Int(roomServer[roomServer.index(after: colon)...])!)
+            }
             // Signal handling goes in before the ready line: a SIGTERM sent right after "ready" must not be lost.
             let stop = installStopSignalHandlers()
             let sandbox = try Sandbox.start(
                 .init(
                     stateDirectory: stateDir ?? Sandbox.defaultStateDirectory(), listen: listen == "localhost" ? "127.0.0.1" : listen,
-                    httpsPort: httpsPort, ircxPort: ircxPort, configuration: configuration))
+                    httpsPort: httpsPort, ircxPort: ircxPort, configuration: configured))
             FileHandle.standardOutput.write(Data((sandbox.readyLine + "\n").utf8))
             stop.semaphore.wait()
             stop.sources.forEach { $0.cancel() }

@@ -138,6 +138,32 @@ struct ProxyCommandTests {
         #expect(proxy.stderr.components(separatedBy: "connected to").count == 3, "\(proxy.stderr)")
     }
 
+    @Test("a directory that places the room on another server: connect follows 613, and the proxy moves the client there")
+    func directory() throws {
+        let roomServer = try SandboxProcess()
+        defer { roomServer.stop() }
+        let context = try Context(["--room-server", "127.0.0.1:\(roomServer.ircxPort)"])
+        #expect(try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"], keyring: false).status == 0)
+        let environment = context.environment(keyring: false)
+        let connect = try Binary.run("gkpass", ["connect", "--room", "#moved", "--json"], environment: environment)
+        #expect(connect.status == 0, "\(connect.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(connect.stdout)) as? [String: Any] ?? [:]
+        #expect(object["server"] as? String == "127.0.0.1:\(roomServer.ircxPort)" && object["directory"] as? String == "127.0.0.1:\(context.sandbox.ircxPort)")
+
+        let watcher = try Self.guest(port: roomServer.ircxPort, nick: ">there", room: "#moved")
+        let proxy = try ProxyProcess([], environment: environment)
+        let client = try LineSocket(port: proxy.port)
+        client.send("NICK a")
+        client.send("USER a 0 * :a")
+        #expect(client.expect(" 376 ") != nil)
+        client.send("JOIN #moved")
+        #expect(client.expect(" 366 ") != nil)
+        #expect(watcher.expect("JOIN")?.hasPrefix(":Demo!") == true, "the JOIN reached the room's server")
+        #expect(proxy.stderr.contains("moved to 127.0.0.1:\(roomServer.ircxPort) for #moved"), "\(proxy.stderr)")
+        client.send("PRIVMSG #moved :over here")
+        #expect(watcher.expect("over here") != nil)
+    }
+
     @Test("no ticket: the client is told why (NOTICE, ERROR); a silent server is PINGed; a server that leaves closes the client; non-loopback needs --allow-remote")
     func edges() throws {
         let empty = try Context()
