@@ -185,7 +185,9 @@ final class ProxySession: @unchecked Sendable {
         var pinged = false
         var quitting: Double?
         while true {
-            // Drain complete lines first, then wait for more.
+            // Drain complete lines first (batched into one write per direction), then wait for more.
+            var toClient: [UInt8] = []
+            var toServer: [UInt8] = []
             while true {
                 let next: [UInt8]?
                 do { next = try upstream.connection.bufferedLine() } catch {
@@ -199,8 +201,10 @@ final class ProxySession: @unchecked Sendable {
                     if message.commandName == "PONG", message.parameters.last == Array(Self.keepAliveToken.utf8) { continue }
                     if message.numeric == 366 { joined = true }
                 }
-                guard sendClient(line + [0x0D, 0x0A]) else { return }
+                toClient += line
+                toClient += [0x0D, 0x0A]
             }
+            if !toClient.isEmpty { guard sendClient(toClient) else { return } }
             while true {
                 let next: [UInt8]?
                 do { next = try clientFramer.nextLine() } catch {
@@ -217,6 +221,10 @@ final class ProxySession: @unchecked Sendable {
                     quitting = ChatConnection.now() + 2
                 case "JOIN" where network.directory != nil:
                     if let target = message.parameters.first.map({ String(decoding: $0, as: UTF8.self) }), !target.contains(","), target != "0" {
+                        if !toServer.isEmpty {
+                            do { try upstream.connection.send(toServer, deadline: ChatConnection.now() + proxy.timeout) } catch { return }
+                            toServer = []
+                        }
                         switch redirect(&upstream, room: target, connect: connect, network: network, alreadyJoined: joined) {
                         case .stay: break
                         case .moved: break
@@ -230,7 +238,11 @@ final class ProxySession: @unchecked Sendable {
                     }
                 default: break
                 }
-                do { try upstream.connection.send(line + [0x0D, 0x0A], deadline: ChatConnection.now() + proxy.timeout) } catch { return }
+                toServer += line
+                toServer += [0x0D, 0x0A]
+            }
+            if !toServer.isEmpty {
+                do { try upstream.connection.send(toServer, deadline: ChatConnection.now() + proxy.timeout) } catch { return }
             }
             var pollers = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: upstream.connection.descriptor, events: Int16(POLLIN), revents: 0)]
             let ready = poll(&pollers, 2, 1000)

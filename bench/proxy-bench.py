@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Relay cost of `gkpass proxy`: one-way latency and throughput of PRIVMSGs into a room, sent through the proxy
+(logged in with the stored Passport ticket) and sent directly to the sandbox (as a guest), received by a guest on
+the sandbox. Prints a markdown table.   proxy-bench.py PROXY_PORT IRCX_PORT GKPASS"""
+import socket, subprocess, sys, time
+
+proxy_port, ircx_port, gkpass = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+
+
+class Client:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r")
+
+    def until(self, fragment):
+        while True:
+            line = self.line()
+            if fragment in line:
+                return line
+
+
+def guest(nick):
+    c = Client(ircx_port)
+    c.send(b"IRCVERS IRC8 MSN-OCX!9.02.0310.2401\r\n" + subprocess.run([gkpass, "gatekeeper", "init", "--version", "3"], capture_output=True).stdout)
+    challenge = c.until(b"AUTH GateKeeper S :")
+    c.send(subprocess.run([gkpass, "gatekeeper", "respond", "--host", "127.0.0.1"], input=challenge + b"\r\n", capture_output=True).stdout)
+    c.until(b"AUTH GateKeeper *")
+    c.send(b"NICK " + nick + b"\r\nUSER g 0 * :g\r\n")
+    c.until(b" 376 ")
+    return c
+
+
+def through_proxy():
+    c = Client(proxy_port)
+    c.send(b"NICK x\r\nUSER x 0 * :x\r\n")
+    c.until(b" 376 ")
+    return c
+
+
+def measure(sender, receiver, tag):
+    sender.send(b"JOIN #bench\r\n")
+    sender.until(b" 366 ")
+    receiver.until(b"JOIN")
+    latencies = []
+    for i in range(500):
+        marker = b"%s-%d" % (tag, i)
+        start = time.perf_counter()
+        sender.send(b"PRIVMSG #bench :" + marker + b"\r\n")
+        receiver.until(marker)
+        latencies.append((time.perf_counter() - start) * 1000)
+    latencies.sort()
+    count, body = 20000, b"x" * 200
+    start = time.perf_counter()
+    batch = b"".join(b"PRIVMSG #bench :%s-bulk-%d %s\r\n" % (tag, i, body) for i in range(count))
+    sender.send(batch)
+    receiver.until(b"%s-bulk-%d " % (tag, count - 1))
+    elapsed = time.perf_counter() - start
+    sender.send(b"PART #bench\r\n")
+    receiver.until(b"PART")
+    return latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)], count / elapsed, len(batch) / elapsed / 1e6
+
+
+receiver = guest(b">receiver")
+receiver.send(b"JOIN #bench\r\n")
+receiver.until(b" 366 ")
+direct = measure(guest(b">direct"), receiver, b"direct")
+proxied = measure(through_proxy(), receiver, b"proxy")
+print("| path | one-way latency p50 | p99 | throughput | |")
+print("|---|---|---|---|---|")
+for name, (p50, p99, rate, mbps) in (("direct to the sandbox (guest)", direct), ("through `gkpass proxy` (Passport)", proxied)):
+    print(f"| {name} | {p50:.3f} ms | {p99:.3f} ms | {rate:,.0f} msg/s | {mbps:.1f} MB/s |")
+print()
+print(f"Added by the proxy: {proxied[0] - direct[0]:+.3f} ms at p50; throughput {proxied[2] / direct[2]:.2f}x of direct.")
