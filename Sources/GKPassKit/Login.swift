@@ -35,8 +35,20 @@ public struct Login {
         // The store is opened first: if the tickets could not be kept, the password is never sent. Nothing is
         // written to it until the whole flow has succeeded.
         let store = try ladder.storeForWriting(storeChoice, warn: warn)
-        let set: TicketSet
-        let requests: Int
+        let (set, requests) = try obtain(password: password, ladder: ladder, trace: trace)
+        do {
+            let lock = try AccountLock(store: ladder.fileStore, account: account, timeout: lockTimeout)
+            defer { withExtendedLifetime(lock) {} }
+            try keep(set, password: rememberPassword ? password : nil, in: store, ladder: ladder)
+        } catch {
+            throw GKPassError(store: error)
+        }
+        return Outcome(tickets: set, store: store.kind, requests: requests)
+    }
+
+    /// The network part: the Passport flow and the chat-site step, nothing stored. Returns the tickets and the
+    /// number of HTTPS requests made.
+    public func obtain(password: SecretBytes, ladder: StoreLadder, trace: ((String) -> Void)?) throws(GKPassError) -> (TicketSet, Int) {
         // libcurl and the header builder need text; the String lives only for this flow.
         let text = password.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
         do {
@@ -45,24 +57,22 @@ public struct Login {
                 userAgent: "gkpass/\(GKPassVersion.string)"))
             let session = PassportSession(client: client, now: now)
             session.trace = trace
-            set = try signIn(session: session, password: text, nexusCache: NexusCache(store: ladder.fileStore), trace: trace)
-            requests = session.requestCount
+            let set = try signIn(session: session, password: text, nexusCache: NexusCache(store: ladder.fileStore), trace: trace)
+            return (set, session.requestCount)
         } catch {
             throw GKPassError(passport: error, while: "logging in \(account) to \(network.name)")
         }
-        do {
-            let lock = try AccountLock(store: ladder.fileStore, account: account, timeout: lockTimeout)
-            defer { withExtendedLifetime(lock) {} }
-            try store.write(set.metadata, secret: set.encoded())
-            if rememberPassword {
-                try store.write(ItemMetadata(account: account, network: network.name, kind: .password, expires: nil), secret: password)
-            }
-            try ladder.fileStore.record(store: store.kind, account: account)
-            if try ladder.fileStore.defaultAccount() == nil { try ladder.fileStore.setDefaultAccount(account) }
-        } catch {
-            throw GKPassError(store: error)
+    }
+
+    /// The storage part, for a caller that holds the account's lock: the ticket set (and a password to remember),
+    /// the store record, and the default account when there is none yet.
+    public func keep(_ set: TicketSet, password: SecretBytes?, in store: any TicketStore, ladder: StoreLadder) throws(StoreError) {
+        try store.write(set.metadata, secret: set.encoded())
+        if let password {
+            try store.write(ItemMetadata(account: account, network: network.name, kind: .password, expires: nil), secret: password)
         }
-        return Outcome(tickets: set, store: store.kind, requests: requests)
+        try ladder.fileStore.record(store: store.kind, account: account)
+        if try ladder.fileStore.defaultAccount() == nil { try ladder.fileStore.setDefaultAccount(account) }
     }
 
     func signIn(session: PassportSession, password: String, nexusCache: NexusCache?, trace: ((String) -> Void)?) throws(PassportError) -> TicketSet {

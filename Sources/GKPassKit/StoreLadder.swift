@@ -7,7 +7,7 @@ public enum StoreChoice: String, Sendable, CaseIterable {
     case file
 }
 
-public struct StoreLadder {
+public struct StoreLadder: Sendable {
     public let environment: [String: String]
     public let fileStore: FileStore
     /// Seconds the keyring may take to answer before `auto` gives up on it.
