@@ -24,7 +24,7 @@ struct GKPass: ParsableCommand {
               8  lock timeout: another refresh holds the account
             """,
         version: GKPassVersion.string,
-        subcommands: [Login.self, Logout.self, List.self, Check.self, Ticket.self, Refresh.self, Switch.self, Connect.self, Proxy.self, Gatekeeper.self]
+        subcommands: [Login.self, Logout.self, List.self, Status.self, Check.self, Ticket.self, Export.self, Refresh.self, Switch.self, Connect.self, Proxy.self, Gatekeeper.self]
     )
 
     /// Parses, runs, and decides the exit status in one place (style.md "For gkpass" 7). argument-parser exits 64
@@ -34,15 +34,30 @@ struct GKPass: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as GKPassError {
-            StandardStreams.writeError("gkpass: \(error.message)")
-            if let hint = error.hint { StandardStreams.writeError("gkpass: hint: \(hint)") }
+            report(code: error.exitCode.rawValue, message: error.message, hint: error.hint)
             Glibc.exit(error.exitCode.rawValue)
         } catch {
             if exitCode(for: error) == .validationFailure {
-                StandardStreams.writeError(fullMessage(for: error))
+                if wantsJSON { report(code: GKPassError.ExitCode.usage.rawValue, message: message(for: error), hint: nil) }
+                else { StandardStreams.writeError(fullMessage(for: error)) }
                 Glibc.exit(GKPassError.ExitCode.usage.rawValue)
             }
             exit(withError: error)
+        }
+    }
+
+    /// Whether the command line asked for JSON: then errors are JSON too.
+    static var wantsJSON: Bool { CommandLine.arguments.dropFirst().contains("--json") }
+
+    /// An error on stderr: `gkpass: message` (and `gkpass: hint: …`), or with --json one object
+    /// `{"code": N, "message": "…", "hint": "…"}` so a script parsing JSON needs no second parser.
+    static func report(code: Int32, message: String, hint: String?) {
+        if wantsJSON {
+            let q = TicketSetFormat.json
+            StandardStreams.writeError("{\"code\":\(code),\"message\":\(q(message))" + (hint.map { ",\"hint\":\(q($0))" } ?? "") + "}")
+        } else {
+            StandardStreams.writeError("gkpass: \(message)")
+            if let hint { StandardStreams.writeError("gkpass: hint: \(hint)") }
         }
     }
 }

@@ -61,15 +61,10 @@ extension GKPass {
                 var lines = [("GKPASS_ACCOUNT", set.account), ("GKPASS_NETWORK", set.network), ("GKPASS_EXPIRES", TicketSet.format(set.expires)),
                              ("GKPASS_TICKET", set.ticket), ("GKPASS_PROFILE", set.profile)]
                 if let reg = set.cookies["MSNREGCookie"] { lines.append(("GKPASS_MSNREGCOOKIE", reg)) }
-                output = Array(lines.map { "\($0.0)=\(Self.shellQuote($0.1))\n" }.joined().utf8)
+                output = Array(lines.map { "\($0.0)=\(TicketSetFormat.shellQuote($0.1))\n" }.joined().utf8)
             }
             defer { SecretBytes.wipe(&output) }
             try StandardStreams.writeOutput(output)
-        }
-
-        /// Single-quoted for POSIX shells; a quote inside becomes '\''.
-        static func shellQuote(_ text: String) -> String {
-            "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
         }
     }
 
