@@ -173,13 +173,13 @@ _gkpass() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    login|logout|list|check|ticket|switch|gatekeeper|help)
+    login|logout|list|status|check|ticket|export|refresh|switch|connect|proxy|gatekeeper|help)
         # Offer subcommand argument completions
         "_gkpass_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'login logout list check ticket switch gatekeeper help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'login logout list status check ticket export refresh switch connect proxy gatekeeper help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,12 +188,18 @@ _gkpass_login() {
     repeating_flags=()
     non_repeating_flags=(--password-stdin --remember-password --verbose -v --version -h --help)
     repeating_options=()
-    non_repeating_options=(--network --password-fd --password-file --store)
+    non_repeating_options=(--network --cacert --timeout --password-fd --password-file --store)
     __gkpass_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--network')
+        return
+        ;;
+    '--cacert')
+        return
+        ;;
+    '--timeout')
         return
         ;;
     '--password-fd')
@@ -223,6 +229,14 @@ _gkpass_list() {
     repeating_options=()
     non_repeating_options=()
     __gkpass_offer_flags_options 0
+}
+
+_gkpass_status() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gkpass_offer_flags_options 1
 }
 
 _gkpass_check() {
@@ -256,12 +270,109 @@ _gkpass_ticket() {
     esac
 }
 
+_gkpass_export() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--format)
+    __gkpass_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __gkpass_add_completions -W 'env'$'\n''json'$'\n''netscape'$'\n''cookie-header'
+        return
+        ;;
+    esac
+}
+
+_gkpass_refresh() {
+    repeating_flags=()
+    non_repeating_flags=(--all --password-stdin --quiet -q --verbose -v --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--if-expiring-within --lock-timeout --retries --jobs --timeout --password-fd --password-file)
+    __gkpass_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--if-expiring-within')
+        return
+        ;;
+    '--lock-timeout')
+        return
+        ;;
+    '--retries')
+        return
+        ;;
+    '--jobs')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--password-fd')
+        return
+        ;;
+    '--password-file')
+        return
+        ;;
+    esac
+}
+
 _gkpass_switch() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __gkpass_offer_flags_options 1
+}
+
+_gkpass_connect() {
+    repeating_flags=()
+    non_repeating_flags=(--guest --json --verbose -v --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--network --server --room --nick --timeout)
+    __gkpass_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--network')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--room')
+        return
+        ;;
+    '--nick')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_gkpass_proxy() {
+    repeating_flags=()
+    non_repeating_flags=(--allow-remote --verbose -v --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--listen --network --timeout)
+    __gkpass_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--listen')
+        return
+        ;;
+    '--network')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
 }
 
 _gkpass_gatekeeper() {
