@@ -43,7 +43,7 @@ struct CompletionTests {
         #expect(try Self.fish("gkpass login --store ").sorted() == ["auto", "file", "secret-service"])
     }
 
-    @Test("zsh: an interactive zsh with the completions on fpath completes a Tab", )
+    @Test("zsh: an interactive zsh with the completions on fpath completes a Tab")
     func zshCompletes() throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-zsh-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
