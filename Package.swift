@@ -64,7 +64,11 @@ let package = Package(
                 "TicketStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict,
+            plugins: ["BuildCommit"]),
+
+        // `gkpass --version` names the git commit of the build (a generated BuildCommit.swift).
+        .plugin(name: "BuildCommit", capability: .buildTool()),
 
         // gkpass-sandbox: a local Passport + chat site + IRCX network (design.md §8). May use GateKeeper, never
         // Passport/TicketStore: it must not share the client's assumptions.

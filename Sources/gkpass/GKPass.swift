@@ -23,7 +23,7 @@ struct GKPass: ParsableCommand {
               7  network, TLS or server error (transient)
               8  lock timeout: another refresh holds the account
             """,
-        version: GKPassVersion.string,
+        version: "\(GKPassVersion.string) (\(buildCommit))",
         subcommands: [Login.self, Logout.self, List.self, Status.self, Check.self, Ticket.self, Export.self, Refresh.self, Switch.self, Connect.self, Proxy.self, Gatekeeper.self]
     )
 
