@@ -124,4 +124,31 @@ struct LoginCommandTests {
         #expect(String(decoding: password.stdout, as: UTF8.self) == "sandbox-demo")
         _ = try Binary.run("/usr/bin/secret-tool", ["clear", "service", "gkpass", "account", member], environment: context.environment(), absolute: true)
     }
+
+    @Test("a session bus with no Secret Service on it: --store secret-service says so in words (5); auto falls back")
+    func noService() throws {
+        // A private bus with no service directories, so nothing can be activated: the state of a server or a
+        // minimal container that runs D-Bus but no keyring.
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-bus-\(UUID().uuidString).conf").path
+        try """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen>
+            <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let context = try Context()
+        var environment = context.environment(keyring: false)
+        environment["PATH"] = "/usr/bin:/bin"
+        func login(_ store: String) throws -> Binary.Result {
+            try Binary.run("/usr/bin/dbus-run-session", ["--config-file=\(config)", "--", Binary.directory.path + "/gkpass", "login", "demo@passport.test",
+                "--network", "sandbox", "--password-stdin", "--store", store], input: Array("sandbox-demo\n".utf8), environment: environment, absolute: true)
+        }
+        let strict = try login("secret-service")
+        #expect(strict.status == 5, "\(strict.stderr)")
+        #expect(strict.stderr.contains("no Secret Service provider (gnome-keyring, KeePassXC…) is running on the session bus"), "\(strict.stderr)")
+        #expect(strict.stderr.contains("hint: start your keyring, or use --store file"))
+        let auto = try login("auto")
+        #expect(auto.status == 0 && auto.stderr.contains("using the file store"), "\(auto.stderr)")
+        #expect(FileManager.default.fileExists(atPath: context.ticketFile))
+    }
 }

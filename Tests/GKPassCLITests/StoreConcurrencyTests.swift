@@ -2,9 +2,9 @@ import Foundation
 import GKPassTestSupport
 import Testing
 
-/// The file store's promises under pressure, through the real binary: concurrent writers and readers never see a
+/// The stores' promises under pressure, through the real binary: concurrent writers and readers never see a
 /// torn item, and a writer killed at any moment leaves the old ticket or the new one.
-@Suite("File store under concurrency and SIGKILL (binary, sandbox)", .serialized)
+@Suite("Stores under concurrency and SIGKILL (binary, sandbox, keyring)", .serialized)
 struct StoreConcurrencyTests {
     typealias Context = LoginCommandTests.Context
 
@@ -81,5 +81,34 @@ struct StoreConcurrencyTests {
         #expect(try setup.login() == 0)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: context.state + "/gkpass/items").filter { $0.hasPrefix(".tmp-") }
         #expect(leftovers.isEmpty, "stale temporary files: \(leftovers)")
+    }
+
+    @Test("the same against the Secret Service: a login killed at random moments leaves exactly one usable ticket item",
+        .enabled(if: ProcessInfo.processInfo.environment["GNOME_KEYRING_CONTROL"] != nil))
+    func killedSecretServiceWriters() throws {
+        let context = try Context()
+        let password = try Self.passwordFile(context)
+        defer { try? FileManager.default.removeItem(atPath: password) }
+        let environment = context.environment()
+        let arguments = ["login", "demo@passport.test", "--network", "sandbox", "--password-file", password, "--store", "secret-service"]
+        #expect(try Binary.run("gkpass", arguments, environment: environment).status == 0)
+        defer { _ = try? Binary.run("gkpass", ["logout", "demo@passport.test"], environment: environment) }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<15 {
+            let pid = try Spawn.start(Binary.directory.path + "/gkpass", arguments, environment: environment, captureStdout: false).pid
+            usleep(UInt32.random(in: 0...150_000, using: &generator))
+            kill(pid, SIGKILL)
+            Spawn.wait(pid, timeout: 30)
+            let ticket = try Binary.run("gkpass", ["ticket", "demo@passport.test", "--format", "json"], environment: environment)
+            #expect(ticket.status == 0, "\(ticket.stderr)")
+            let document = try JSONSerialization.jsonObject(with: Data(ticket.stdout)) as? [String: Any]
+            #expect((document?["ticket"] as? String)?.isEmpty == false, "a killed writer left an unusable item")
+        }
+        // A completed login afterwards leaves one ticket item: stale duplicates from killed writers are replaced.
+        #expect(try Binary.run("gkpass", arguments, environment: environment).status == 0)
+        let items = try Binary.run("/usr/bin/secret-tool", ["search", "--all", "service", "gkpass", "account", "demo@passport.test", "kind", "ticket"],
+            environment: environment, absolute: true)
+        let count = (String(decoding: items.stdout, as: UTF8.self) + items.stderr).components(separatedBy: "attribute.kind = ticket").count - 1
+        #expect(count == 1, "\(items.stderr)")
     }
 }
