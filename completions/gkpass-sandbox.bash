@@ -165,7 +165,7 @@ _gkpass-sandbox() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--no-truncate -h --help)
     local -a repeating_options=(--fault)
-    local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --ticket-lifetime --server-name --secret-file --room-server)
+    local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --ticket-lifetime --server-name --secret-file --clock-offset --room-server)
     __gkpass-sandbox_offer_flags_options 0
 
     # Offer option value completions
@@ -206,6 +206,9 @@ _gkpass-sandbox() {
         return
         ;;
     '--secret-file')
+        return
+        ;;
+    '--clock-offset')
         return
         ;;
     '--room-server')

@@ -20,7 +20,7 @@ function __gkpass-sandbox_parse_tokens -S
     set -l unparsed_tokens (__gkpass-sandbox_tokens -pc)
     switch $unparsed_tokens[1]
     case 'gkpass-sandbox'
-        __gkpass-sandbox_parse_subcommand 0 'state-dir=' 'listen=' 'https-port=' 'ircx-port=' 'accounts=' 'generated-accounts=' 'fault=+' 'slow-seconds=' 'blob-layout=' 'ticket-lifetime=' 'server-name=' 'no-truncate' 'secret-file=' 'room-server=' 'h/help'
+        __gkpass-sandbox_parse_subcommand 0 'state-dir=' 'listen=' 'https-port=' 'ircx-port=' 'accounts=' 'generated-accounts=' 'fault=+' 'slow-seconds=' 'blob-layout=' 'ticket-lifetime=' 'server-name=' 'no-truncate' 'secret-file=' 'clock-offset=' 'room-server=' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __gkpass-sandbox_parse_subcommand -r 1 
@@ -90,6 +90,7 @@ complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_f
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" server-name' -l 'server-name' -d 'The IRCX server name that version 3 answers must hash (default: the listen address).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" no-truncate' -l 'no-truncate' -d 'Check version 3 answers against the whole server name instead of its first 15 bytes.'
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" secret-file' -l 'secret-file' -d 'A file holding the PassportV4 secret (default: irc7\'s default, mysecret).' -rfka ''
+complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" clock-offset' -l 'clock-offset' -d 'Skew the HTTP Date header by this many seconds (a server with a wrong clock).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" room-server' -l 'room-server' -d 'Answer FINDS with this chat server (613) instead of this sandbox, to put rooms on another sandbox.' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_positional "gkpass-sandbox" -eq 1' -fa 'help' -d 'Show subcommand help information.'

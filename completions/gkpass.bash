@@ -173,13 +173,13 @@ _gkpass() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    login|logout|list|status|check|ticket|export|refresh|switch|connect|proxy|gatekeeper|help)
+    login|logout|list|status|check|ticket|export|refresh|switch|connect|proxy|doctor|gatekeeper|help)
         # Offer subcommand argument completions
         "_gkpass_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'login logout list status check ticket export refresh switch connect proxy gatekeeper help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'login logout list status check ticket export refresh switch connect proxy doctor gatekeeper help' -- "${cur}"))
         ;;
     esac
 }
@@ -369,6 +369,21 @@ _gkpass_proxy() {
     '--network')
         return
         ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_gkpass_doctor() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--timeout)
+    __gkpass_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
     '--timeout')
         return
         ;;

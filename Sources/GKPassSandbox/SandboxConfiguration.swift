@@ -60,6 +60,8 @@ public struct SandboxConfiguration: Sendable {
     /// The directory role's answer to FINDS (`613 host port`); nil: this server's own chat role. Lets tests put a
     /// room on a second sandbox, as MSN Chat's directory put rooms on other chat servers.
     public var roomServer: (host: String, port: Int)?
+    /// Seconds added to the HTTP Date header: a server whose clock is wrong, for clients that compare clocks.
+    public var clockOffset: Int64 = 0
 
     public init(
         publicHost: String = "127.0.0.1", httpsPort: Int = 0, ircxPort: Int = 0, serverName: String? = nil,

@@ -59,7 +59,11 @@ final class SiteHTTPHandler: ChannelInboundHandler {
             let request = SiteRequest(
                 method: requestHead.method.rawValue, target: requestHead.uri,
                 headers: requestHead.headers.map { ($0.name, $0.value) }, body: body)
-            let (siteResponse, event) = site.handle(request, now: Int64(Date().timeIntervalSince1970))
+            let now = Int64(Date().timeIntervalSince1970)
+            var (siteResponse, event) = site.handle(request, now: now)
+            // RFC 9110 §6.6.1: an origin server with a clock sends Date. (--clock-offset skews it, for tests of
+            // clients that compare clocks.)
+            siteResponse.headers.append(("Date", site.cookieDate(now + site.configuration.clockOffset)))
             response = siteResponse
             if let event {
                 log("http \(event.kind) member=\(event.member ?? "-") result=\(event.result)")

@@ -89,6 +89,9 @@ struct GKPassSandboxCommand: ParsableCommand {
     @Option(help: .hidden)
     var fixedChallenge: String?
 
+    @Option(help: ArgumentHelp("Skew the HTTP Date header by this many seconds (a server with a wrong clock).", valueName: "seconds"))
+    var clockOffset: Int64 = 0
+
     @Option(help: ArgumentHelp("Answer FINDS with this chat server (613) instead of this sandbox, to put rooms on another sandbox.", valueName: "host:port"))
     var roomServer: String?
 
@@ -135,6 +138,7 @@ struct GKPassSandboxCommand: ParsableCommand {
                     stride(from: 0, to: 16, by: 2).map { UInt8(text.dropFirst($0).prefix(2), radix: 16)! }
                 })
             var configured = configuration
+            configured.clockOffset = clockOffset
             if let roomServer, let colon = roomServer.lastIndex(of: ":") {
                 configured.roomServer = (String(roomServer[..<colon]), Int(roomServer[roomServer.index(after: colon)...])!)
             }

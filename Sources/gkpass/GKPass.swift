@@ -24,7 +24,7 @@ struct GKPass: ParsableCommand {
               8  lock timeout: another refresh holds the account
             """,
         version: "\(GKPassVersion.string) (\(buildCommit))",
-        subcommands: [Login.self, Logout.self, List.self, Status.self, Check.self, Ticket.self, Export.self, Refresh.self, Switch.self, Connect.self, Proxy.self, Gatekeeper.self]
+        subcommands: [Login.self, Logout.self, List.self, Status.self, Check.self, Ticket.self, Export.self, Refresh.self, Switch.self, Connect.self, Proxy.self, Doctor.self, Gatekeeper.self]
     )
 
     /// Parses, runs, and decides the exit status in one place (style.md "For gkpass" 7). argument-parser exits 64

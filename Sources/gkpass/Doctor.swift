@@ -1,0 +1,50 @@
+import ArgumentParser
+import GKPassKit
+internal import Glibc
+
+extension GKPass {
+    /// `gkpass doctor`: check everything gkpass depends on.
+    struct Doctor: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the keyring, the file store, the config, each network and each account; print the fix for what fails.",
+            discussion: """
+                Checks, in order: the D-Bus session bus and where it was found; a Secret Service provider on it and \
+                whether the default collection is unlocked; the file store's directory and modes; the config file; \
+                each network (the running sandbox and every configured one): one HTTPS request to its Passport \
+                entry point, proving it is reachable and its certificate trusted, and comparing the server's clock \
+                with this machine's; and each account's ticket. Reads no secret.
+
+                Exit status: 0 nothing failed (warnings allowed); 1 at least one check failed.
+                """
+        )
+
+        @Flag(help: "Print a JSON array of {name, status, detail, fix} instead of text.")
+        var json = false
+
+        @Option(help: ArgumentHelp("Seconds for each network probe (1–60).", valueName: "seconds"))
+        var timeout = 10
+
+        func validate() throws {
+            guard (1...60).contains(timeout) else { throw ValidationError("--timeout takes 1 to 60 seconds.") }
+        }
+
+        func run() throws {
+            let checks = GKPassKit.Doctor(environment: Environment.current).run(now: Int64(time(nil)), probeTimeout: timeout)
+            var text = ""
+            if json {
+                let q = TicketSetFormat.json
+                text = "[" + checks.map { check in
+                    "{\"name\":\(q(check.name)),\"status\":\(q(check.status.rawValue)),\"detail\":\(q(check.detail)),\"fix\":" + (check.fix.map(q) ?? "null") + "}"
+                }.joined(separator: ",") + "]\n"
+            } else {
+                for check in checks {
+                    let mark = switch check.status { case .ok: "ok  "; case .warning: "warn"; case .failed: "FAIL" }
+                    text += "\(mark)  \(check.name): \(check.detail)\n"
+                    if let fix = check.fix, check.status != .ok { text += "      fix: \(fix)\n" }
+                }
+            }
+            try StandardStreams.writeOutput(Array(text.utf8))
+            if checks.contains(where: { $0.status == .failed }) { throw ExitCode.failure }
+        }
+    }
+}
