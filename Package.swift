@@ -31,8 +31,10 @@ let package = Package(
     ],
     targets: [
         // Thin C shims: a module map and one header of static inline wrappers each (style.md §6, "For gkpass" 12).
+        // libcurl is dlopen()ed on first use, not linked (see its shim.h): no pkgConfig, so no -lcurl; the
+        // header comes from libcurl4-openssl-dev in the default include path.
         .systemLibrary(
-            name: "CCurl", pkgConfig: "libcurl",
+            name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(
             name: "CSecret", pkgConfig: "libsecret-1",

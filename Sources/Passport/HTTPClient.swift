@@ -73,7 +73,10 @@ public final class HTTPClient {
     public let options: Options
 
     public init(options: Options) throws(PassportError) {
-        guard let handle = curl_easy_init() else { throw PassportError(.network, "libcurl could not start (out of memory?)") }
+        if let failure = gk_curl_load() {
+            throw PassportError(.configuration, "cannot load libcurl (\(String(cString: failure)))", hint: "install libcurl4 (apt install libcurl4)")
+        }
+        guard let handle = gk_curl_easy_init() else { throw PassportError(.network, "libcurl could not start (out of memory?)") }
         self.handle = handle
         self.options = options
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
@@ -92,14 +95,14 @@ public final class HTTPClient {
         ok = ok && gk_curl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)) == CURLE_OK
         if let caFile = options.caFile { ok = ok && gk_curl_easy_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK }
         guard ok else {
-            curl_easy_cleanup(handle)
+            gk_curl_easy_cleanup(handle)
             errorBuffer.deallocate()
             throw PassportError(.configuration, "libcurl refused a required option (is it older than 7.85?)")
         }
     }
 
     deinit {
-        curl_easy_cleanup(handle)
+        gk_curl_easy_cleanup(handle)
         errorBuffer.deallocate()
     }
 
@@ -138,9 +141,9 @@ public final class HTTPClient {
         var list: UnsafeMutablePointer<curl_slist>? = nil
         // Disable curl's automatic "Expect: 100-continue" and "Accept: */*"; send exactly what the flow built.
         for header in request.headers + [("Expect", ""), ("Accept", "*/*")] {
-            list = curl_slist_append(list, "\(header.name): \(header.value)")
+            list = gk_curl_slist_append(list, "\(header.name): \(header.value)")
         }
-        defer { curl_slist_free_all(list) }
+        defer { gk_curl_slist_free_all(list) }
         errorBuffer[0] = 0
         var ok = gk_curl_easy_setopt_string(handle, CURLOPT_URL, request.url.description) == CURLE_OK
         ok = ok && gk_curl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, list) == CURLE_OK
@@ -160,7 +163,7 @@ public final class HTTPClient {
         ok = ok && gk_curl_easy_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method == (request.body == nil ? "GET" : "POST") ? nil : request.method) == CURLE_OK
         guard ok else { throw PassportError(.configuration, "libcurl refused the request options for \(request.url.host)") }
 
-        let code = curl_easy_perform(handle)
+        let code = gk_curl_easy_perform(handle)
         // The secret-bearing body copy inside libcurl is gone after perform; clear our pointer to it too.
         _ = gk_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, nil)
         if code != CURLE_OK { throw Self.error(code, detail: String(cString: errorBuffer), url: request.url, tooLarge: collector.tooLarge) }
@@ -172,7 +175,7 @@ public final class HTTPClient {
     /// libcurl failures in the user's terms: which kind (exit 7 either way) and what exactly failed.
     static func error(_ code: CURLcode, detail: String, url: PassportURL, tooLarge: Bool) -> PassportError {
         let host = url.host + ":\(url.port)"
-        let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        let reason = detail.isEmpty ? String(cString: gk_curl_easy_strerror(code)) : detail
         switch code {
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
             let what: String

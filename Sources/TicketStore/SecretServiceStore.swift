@@ -25,7 +25,9 @@ public final class SecretServiceStore: TicketStore {
         // GDBus reads the address from the environment; setting it here is what makes cron find the user's bus.
         // The address is not a secret.
         if environment["DBUS_SESSION_BUS_ADDRESS"]?.isEmpty ?? true { setenv("DBUS_SESSION_BUS_ADDRESS", address, 1) }
-        let flags = SecretServiceFlags(rawValue: SECRET_SERVICE_OPEN_SESSION.rawValue | SECRET_SERVICE_LOAD_COLLECTIONS.rawValue)
+        // Collections are not loaded up front (the default one is looked up by alias when it matters): loading every
+        // collection and its items costs D-Bus round trips on each `gkpass ticket`.
+        let flags = SecretServiceFlags(rawValue: SECRET_SERVICE_OPEN_SESSION.rawValue)
         guard let service = try Self.call(deadline, "connecting to the Secret Service", { c, e in secret_service_get_sync(flags, c, e) })
         else { throw StoreError(.unavailable, "no Secret Service on the session bus") }
         self.service = service

@@ -8,6 +8,7 @@ import Testing
 struct ShimTests {
     @Test("libcurl is the OpenSSL flavour with TLS support (libcurl4-openssl-dev)")
     func curlHasOpenSSL() throws {
+        #expect(gk_curl_load() == nil)
         let info = gk_curl_version_info()
         #expect(info.pointee.features & CURL_VERSION_SSL != 0)
         let ssl = try #require(info.pointee.ssl_version)
@@ -16,8 +17,9 @@ struct ShimTests {
 
     @Test("the typed setopt wrappers reach curl_easy_setopt")
     func curlSetopt() throws {
-        let handle = try #require(curl_easy_init())
-        defer { curl_easy_cleanup(handle) }
+        #expect(gk_curl_load() == nil)
+        let handle = try #require(gk_curl_easy_init())
+        defer { gk_curl_easy_cleanup(handle) }
         #expect(gk_curl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1) == CURLE_OK)
         #expect(gk_curl_easy_setopt_string(handle, CURLOPT_URL, "https://127.0.0.1/") == CURLE_OK)
         // An unknown option number is reported, not ignored.
