@@ -17,6 +17,9 @@ let package = Package(
         .executable(name: "gkpass", targets: ["gkpass"]),
         .executable(name: "gkpass-sandbox", targets: ["gkpass-sandbox"]),
         .library(name: "GateKeeper", targets: ["GateKeeper"]),
+        // For the fuzz targets in Fuzz/ (a separate package) and other tools that want the parsers.
+        .library(name: "Passport", targets: ["Passport"]),
+        .library(name: "GKPassKit", targets: ["GKPassKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,6 +42,8 @@ let package = Package(
         .systemLibrary(
             name: "CSecret", pkgConfig: "libsecret-1",
             providers: [.apt(["libsecret-1-dev"])]),
+        // prctl(PR_SET_DUMPABLE) and RLIMIT_CORE for the gkpass process (libc only; no library to link).
+        .systemLibrary(name: "CProcess"),
         .systemLibrary(
             name: "CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
@@ -64,6 +69,7 @@ let package = Package(
                 "GKPassKit",
                 "GateKeeper",
                 "TicketStore",
+                "CProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict,
@@ -108,7 +114,7 @@ let package = Package(
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
         .testTarget(name: "PassportTests", dependencies: ["Passport", "GKPassTestSupport"]),
         .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret", "GKPassTestSupport"]),
-        .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit"], swiftSettings: strict),
+        .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport"], swiftSettings: strict),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "GKPassTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -15,7 +15,9 @@ public struct CertificateAuthority: Sendable {
     public let serverKeyPEM: String
 
     /// Loads or creates the CA and a server certificate for `host` (an IP literal or a DNS name).
-    public static func prepare(stateDirectory: String, host: String, now: Date = Date()) throws -> CertificateAuthority {
+    /// `faults` may ask for a broken server certificate (`expired-certificate`, `wrong-host-certificate`): it is
+    /// minted fresh for this run and not kept.
+    public static func prepare(stateDirectory: String, host: String, faults: Set<SandboxFault> = [], now: Date = Date()) throws -> CertificateAuthority {
         let caCertPath = stateDirectory + "/ca.pem", caKeyPath = stateDirectory + "/ca.key"
         let serverCertPath = stateDirectory + "/server.pem", serverKeyPath = stateDirectory + "/server.key"
 
@@ -53,7 +55,8 @@ public struct CertificateAuthority: Sendable {
             try? FileManager.default.removeItem(atPath: serverCertPath)
         }
 
-        if let certText = try? String(contentsOfFile: serverCertPath, encoding: .utf8),
+        let broken = faults.contains(.expiredCertificate) || faults.contains(.wrongHostCertificate)
+        if !broken, let certText = try? String(contentsOfFile: serverCertPath, encoding: .utf8),
             let keyText = try? String(contentsOfFile: serverKeyPath, encoding: .utf8),
             let certificate = try? Certificate(pemEncoded: certText),
             certificate.issuer == caCertificate.subject,
@@ -67,15 +70,19 @@ public struct CertificateAuthority: Sendable {
         var names: [GeneralName] = [.dnsName("localhost"), ipName("127.0.0.1")!, ipName("::1")!]
         let wanted = hostName(host)
         if !names.contains(wanted) { names.append(wanted) }
+        if faults.contains(.wrongHostCertificate) { names = [.dnsName("elsewhere.invalid")] }
+        let validity = faults.contains(.expiredCertificate)
+            ? (now.addingTimeInterval(-2 * 86_400), now.addingTimeInterval(-86_400))
+            : (now.addingTimeInterval(-3600), now.addingTimeInterval(397 * 86_400))
         let caIdentifier = (try? caCertificate.extensions.subjectKeyIdentifier)??.keyIdentifier
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(),
             publicKey: Certificate.PublicKey(serverKey.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(397 * 86_400),
+            notValidBefore: validity.0, notValidAfter: validity.1,
             issuer: caCertificate.subject,
             subject: try DistinguishedName {
                 OrganizationName("gkpass-sandbox")
-                CommonName(host)
+                CommonName(faults.contains(.wrongHostCertificate) ? "elsewhere.invalid" : host)
             },
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
@@ -88,8 +95,10 @@ public struct CertificateAuthority: Sendable {
             },
             issuerPrivateKey: Certificate.PrivateKey(caKey))
         let certPEM = try certificate.serializeAsPEM().pemString
-        try write(serverKey.pemRepresentation, to: serverKeyPath, mode: 0o600)
-        try write(certPEM, to: serverCertPath, mode: 0o644)
+        if !broken {
+            try write(serverKey.pemRepresentation, to: serverKeyPath, mode: 0o600)
+            try write(certPEM, to: serverCertPath, mode: 0o644)
+        }
         return CertificateAuthority(caFile: caCertPath, serverCertificatePEM: certPEM, serverKeyPEM: serverKey.pemRepresentation)
     }
 

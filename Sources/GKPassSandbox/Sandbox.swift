@@ -52,7 +52,7 @@ public final class Sandbox: Sendable {
     /// Creates the state directory (0700, ours), the certificates, and binds both servers.
     public static func start(_ options: Options) throws -> Sandbox {
         try prepareStateDirectory(options.stateDirectory)
-        let authority = try CertificateAuthority.prepare(stateDirectory: options.stateDirectory, host: options.listen)
+        let authority = try CertificateAuthority.prepare(stateDirectory: options.stateDirectory, host: options.listen, faults: options.configuration.faults)
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(authority.serverCertificatePEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(authority.serverKeyPEM.utf8), format: .pem)))

@@ -19,6 +19,14 @@ public enum SandboxFault: String, CaseIterable, Sendable {
     case wrongChallenge = "wrong-challenge"
     /// The IRCX server's challenge token has a broken signature, which a client must refuse to answer.
     case malformedChallenge = "malformed-challenge"
+    /// HTTP responses stop in the middle of the header block and the connection closes.
+    case truncatedHeaders = "truncated-headers"
+    /// HTTP responses carry a 1 MiB header line.
+    case hugeHeader = "huge-header"
+    /// The server certificate expired yesterday (signed by the sandbox CA, names right).
+    case expiredCertificate = "expired-certificate"
+    /// The server certificate names another host (signed by the sandbox CA, dates right).
+    case wrongHostCertificate = "wrong-host-certificate"
 
     public var summary: String {
         switch self {
@@ -30,6 +38,10 @@ public enum SandboxFault: String, CaseIterable, Sendable {
         case .expiredTickets: return "issue tickets that are already expired (IRCX refuses them with 910)"
         case .wrongChallenge: return "check GateKeeper answers against the wrong bytes (every answer gets 910)"
         case .malformedChallenge: return "send a GateKeeper challenge with a broken GKSSP signature"
+        case .truncatedHeaders: return "close HTTP connections in the middle of the response headers"
+        case .hugeHeader: return "send HTTP responses with a 1 MiB header line"
+        case .expiredCertificate: return "serve a TLS certificate that expired yesterday"
+        case .wrongHostCertificate: return "serve a TLS certificate for another host name"
         }
     }
 }

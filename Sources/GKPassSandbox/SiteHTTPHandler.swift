@@ -70,10 +70,22 @@ final class SiteHTTPHandler: ChannelInboundHandler {
             }
         }
         let keepAlive = requestHead.isKeepAlive && !bodyTooLarge
-        let bytes = Self.serialize(response, keepAlive: keepAlive, malformed: faults.contains(.malformedHeaders))
+        var bytes = Self.serialize(response, keepAlive: keepAlive, malformed: faults.contains(.malformedHeaders))
+        var closeAfter = !keepAlive
+        if faults.contains(.hugeHeader) {
+            // After the status line: a header line of 1 MiB.
+            let statusEnd = bytes.firstIndex(of: 0x0A)! + 1
+            bytes.insert(contentsOf: Array("X-Padding: ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 1 << 20) + [0x0D, 0x0A], at: statusEnd)
+        }
+        if faults.contains(.truncatedHeaders) {
+            // The status line and half of the next header, then the connection closes.
+            let statusEnd = bytes.firstIndex(of: 0x0A)! + 1
+            bytes = Array(bytes[..<min(bytes.count, statusEnd + 8)])
+            closeAfter = true
+        }
         let write = {
             context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).whenComplete { _ in
-                if !keepAlive { context.close(promise: nil) }
+                if closeAfter { context.close(promise: nil) }
             }
         }
         if faults.contains(.slow) {

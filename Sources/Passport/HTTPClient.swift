@@ -65,6 +65,9 @@ public final class HTTPClient {
         var body: [UInt8] = []
         var limit: Int
         var tooLarge = false
+        /// The blank line that ends the header block arrived: libcurl hands over a response whose connection closed
+        /// mid-headers as if it were whole.
+        var headersComplete = false
         init(limit: Int) { self.limit = limit }
     }
 
@@ -112,6 +115,9 @@ public final class HTTPClient {
         let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
         if line.hasPrefix("HTTP/") {
             collector.headers = []  // a new response (e.g. after 100 Continue): start over
+            collector.headersComplete = false
+        } else if line == "\r\n" || line == "\n" {
+            collector.headersComplete = true
         } else if let colon = line.firstIndex(of: ":") {
             let name = line[..<colon].trimmedSpaces()
             let value = line[line.index(after: colon)...].trimmingLineEnd().trimmedSpaces()
@@ -167,6 +173,9 @@ public final class HTTPClient {
         // The secret-bearing body copy inside libcurl is gone after perform; clear our pointer to it too.
         _ = gk_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, nil)
         if code != CURLE_OK { throw Self.error(code, detail: String(cString: errorBuffer), url: request.url, tooLarge: collector.tooLarge) }
+        guard collector.headersComplete else {
+            throw PassportError(.server, "\(request.url.host):\(request.url.port) closed the connection in the middle of the response headers")
+        }
         var status = 0
         _ = gk_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: collector.headers, body: collector.body)
@@ -193,6 +202,10 @@ public final class HTTPClient {
             return PassportError(.network, "\(host) did not answer in time (\(reason))")
         case CURLE_GOT_NOTHING:
             return PassportError(.server, "\(host) closed the connection without answering")
+        case CURLE_OUT_OF_MEMORY:
+            // libcurl refuses response headers over its 100 KiB limit this way; a real shortage of memory would
+            // not get this far.
+            return PassportError(.server, "\(host) sent a response header longer than any HTTP server should (\(reason))")
         case CURLE_WEIRD_SERVER_REPLY:
             return PassportError(.server, "\(host) sent a malformed HTTP response (\(reason))")
         case CURLE_WRITE_ERROR where tooLarge:

@@ -1,5 +1,6 @@
 import ArgumentParser
 import GKPassKit
+internal import CProcess
 internal import Glibc
 
 /// The `gkpass` root command. It only configures; each subcommand lives in its own file as an extension.
@@ -30,6 +31,8 @@ struct GKPass: ParsableCommand {
     /// Parses, runs, and decides the exit status in one place (style.md "For gkpass" 7). argument-parser exits 64
     /// for usage errors on Linux; gkpass's contract says 2.
     static func main() {
+        // Before anything holds a secret: no core dumps, no same-user ptrace or /proc/PID/mem of this process.
+        _ = gk_process_protect_secrets()
         do {
             var command = try parseAsRoot()
             try command.run()

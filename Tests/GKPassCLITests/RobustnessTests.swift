@@ -1,0 +1,141 @@
+import Foundation
+import GKPassTestSupport
+import Testing
+
+/// Issue 9's fault matrix and secrets audit, through the real binaries: each fault gives its exit code and a
+/// message that says what happened, and never touches the stored ticket; a known password never leaks.
+@Suite("Robustness: fault matrix and secrets audit (binary, sandbox)", .serialized)
+struct RobustnessTests {
+    typealias Context = LoginCommandTests.Context
+
+    static let auditPassword = "Zq9-audit-\(UInt32.random(in: 100_000...999_999))-pw"
+    static let member = "audit@passport.test"
+
+    static func accountsFile(_ directory: String) throws -> String {
+        let path = directory + "-accounts.json"
+        try #"{"accounts": [{"member": "\#(member)", "password": "\#(auditPassword)", "nickname": "Audit", "puid": "00A0D17000000001"}]}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func login(_ environment: [String: String], _ extra: [String] = [], password: String = auditPassword) throws -> Binary.Result {
+        try Binary.run("gkpass", ["login", member, "--network", "sandbox", "--password-stdin", "--store", "file"] + extra,
+            input: Array((password + "\n").utf8), environment: environment)
+    }
+
+    static let faults: [(name: String, sandbox: [String], flags: [String], message: String)] = [
+        ("untrusted CA", [], ["--cacert", "OTHER-CA"], "signed by a CA this network does not trust"),
+        ("certificate for another host", ["--fault", "wrong-host-certificate"], [], "is for another host name"),
+        ("expired certificate", ["--fault", "expired-certificate"], [], "has expired"),
+        ("server closes mid-header", ["--fault", "truncated-headers"], [], "closed the connection in the middle of the response headers"),
+        ("1 MiB response header", ["--fault", "huge-header"], [], "sent a response header longer than any HTTP server should"),
+        ("redirect loop", ["--fault", "redirect-loop"], [], "redirected more than"),
+        ("5xx", ["--fault", "http-5xx"], [], "try again later"),
+        ("slow loris server", ["--fault", "slow", "--slow-seconds", "5"], ["--timeout", "1"], "did not answer in time"),
+        ("dropped connection", ["--fault", "drop"], [], "closed the connection without answering"),
+    ]
+
+    @Test("fault matrix: exit 7 with what went wrong, in one line and a hint, and the stored ticket unchanged byte for byte")
+    func faultMatrix() throws {
+        let context = try Context(["--accounts", try Self.accountsFile(FileManager.default.temporaryDirectory.path + "/gkpass-matrix-\(UUID().uuidString)")])
+        var environment = context.environment(keyring: false)
+        #expect(try Self.login(environment).status == 0)
+        let ticket = context.state + "/gkpass/items/\(Self.member).ticket.json"
+        let before = try Data(contentsOf: URL(fileURLWithPath: ticket))
+        let other = try SandboxProcess()
+        defer { other.stop() }
+        for fault in Self.faults {
+            let broken = try SandboxProcess(["--accounts", try Self.accountsFile(context.state + "-\(fault.name.hashValue)")] + fault.sandbox)
+            defer { broken.stop() }
+            environment["GKPASS_SANDBOX_STATE"] = broken.stateDirectory
+            let flags = fault.flags.map { $0 == "OTHER-CA" ? other.caFile : $0 }
+            let started = Date()
+            let result = try Self.login(environment, flags)
+            #expect(result.status == 7, "\(fault.name): \(result.stderr)")
+            #expect(result.stderr.contains(fault.message), "\(fault.name): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count <= 2, "\(fault.name): \(result.stderr)")
+            #expect(Date().timeIntervalSince(started) < 20, "\(fault.name) took too long to fail")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: ticket)) == before, "\(fault.name) touched the stored ticket")
+        }
+    }
+
+    @Test("disk full on the file store: exit 1 naming ENOSPC, the old ticket intact", .enabled(if: getuid() == 0))
+    func diskFull() throws {
+        let context = try Context(["--accounts", try Self.accountsFile(FileManager.default.temporaryDirectory.path + "/gkpass-full-\(UUID().uuidString)")])
+        let mount = context.state + "-tmpfs"
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        let mounted = try Binary.run("/bin/mount", ["-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", mount], absolute: true)
+        try #require(mounted.status == 0, "cannot mount a tmpfs here: \(mounted.stderr)")
+        defer { _ = try? Binary.run("/bin/umount", [mount], absolute: true) }
+        var environment = context.environment(keyring: false)
+        environment["XDG_STATE_HOME"] = mount
+        #expect(try Self.login(environment).status == 0)
+        let ticket = mount + "/gkpass/items/\(Self.member).ticket.json"
+        let before = try Data(contentsOf: URL(fileURLWithPath: ticket))
+        // Fill the file system to the last block.
+        _ = try Binary.run("/bin/dd", ["if=/dev/zero", "of=\(mount)/filler", "bs=4k"], absolute: true)
+        let full = try Self.login(environment)
+        #expect(full.status == 1 && full.stderr.contains("No space left on device"), "\(full.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: ticket)) == before)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: mount + "/gkpass/items").filter { $0.hasPrefix(".tmp-") }
+        #expect(leftovers.isEmpty, "a failed write left \(leftovers)")
+    }
+
+    @Test("secrets audit: the password is never in argv, environ, a file outside the store, or --verbose output; no core dumps")
+    func secretsAudit() throws {
+        let context = try Context(["--accounts", try Self.accountsFile(FileManager.default.temporaryDirectory.path + "/gkpass-audit-\(UUID().uuidString)"),
+            "--fault", "slow", "--slow-seconds", "1"])
+        let home = context.state + "-home"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        var environment = context.environment(keyring: false)
+        environment["HOME"] = home
+        environment["XDG_CONFIG_HOME"] = home + "/.config"
+        environment["XDG_CACHE_HOME"] = home + "/.cache"
+        // A login that takes seconds (slow server), watched from outside while it runs.
+        let input = context.state + "-input"
+        FileManager.default.createFile(atPath: input, contents: Data((Self.auditPassword + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        let stdin = open(input, O_RDONLY)
+        let child = try Spawn.start(Binary.directory.path + "/gkpass",
+            ["login", Self.member, "--network", "sandbox", "--password-stdin", "--store", "file", "--remember-password", "-v"],
+            environment: environment, stdinFD: stdin, captureStdout: false, stderrPath: context.state + "-login.err")
+        close(stdin)
+        Thread.sleep(forTimeInterval: 1.5)
+        let proc = "/proc/\(child.pid)"
+        let cmdline = FileManager.default.contents(atPath: proc + "/cmdline") ?? Data()
+        let environ = FileManager.default.contents(atPath: proc + "/environ") ?? Data()
+        let limits = (try? String(contentsOfFile: proc + "/limits", encoding: .utf8)) ?? ""
+        #expect(!cmdline.isEmpty, "the login finished before it could be watched")
+        for (what, data) in [("argv", cmdline), ("environ", environ)] {
+            #expect(data.range(of: Data(Self.auditPassword.utf8)) == nil, "the password is in the login's \(what)")
+        }
+        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
+        #expect(core?.split(separator: " ").filter { !$0.isEmpty }.dropFirst(4).first == "0", "core dumps are not off: \(core ?? "")")
+        #expect(Spawn.wait(child.pid, timeout: 60) == 0)
+        var stderr = (try? String(contentsOfFile: context.state + "-login.err", encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: context.state + "-login.err")
+        // Every command that touches the tickets, verbose where it can be.
+        for arguments in [["refresh", Self.member, "--if-expiring-within", "2d", "-v"], ["ticket"], ["export", "--format", "env"], ["status"],
+                          ["connect", "--room", "#audit", "-v"], ["doctor"], ["list"]] {
+            let result = try Binary.run("gkpass", arguments, environment: environment)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            stderr += result.stderr
+        }
+        #expect(!stderr.contains(Self.auditPassword), "the password reached stderr")
+        let stored = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: context.state + "/gkpass/items/\(Self.member).ticket.json"))) as! [String: Any]
+        let document = try JSONSerialization.jsonObject(with: Data((stored["secret"] as! String).utf8)) as! [String: Any]
+        #expect(!stderr.contains(document["ticket"] as! String) && !stderr.contains(document["profile"] as! String), "a ticket reached stderr")
+        // Files: everything under HOME and the state directory but the store's items.
+        var leaks: [String] = []
+        for root in [home, context.state] {
+            guard let walker = FileManager.default.enumerator(atPath: root) else { continue }
+            for case let path as String in walker where !path.hasPrefix("gkpass/items/") {
+                let full = root + "/" + path
+                if let data = FileManager.default.contents(atPath: full), data.range(of: Data(Self.auditPassword.utf8)) != nil { leaks.append(full) }
+            }
+        }
+        #expect(leaks.isEmpty, "the password is in \(leaks)")
+        #expect(FileManager.default.fileExists(atPath: context.state + "/gkpass/items/\(Self.member).password.json"), "--remember-password keeps it in the store only")
+    }
+}
