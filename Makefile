@@ -3,7 +3,7 @@
 #   make install                      # to /usr/local, as root
 #   make install PREFIX=$HOME/.local  # for yourself; add ~/.local/bin to PATH
 #   make install DESTDIR=/tmp/stage PREFIX=/usr   # for packagers
-.PHONY: all build release demo test bench docs check-docs install uninstall deb clean
+.PHONY: all build release demo test bench fuzz docs check-docs install uninstall deb clean
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -34,6 +34,9 @@ test:
 
 bench:
 	scripts/bench
+
+fuzz:
+	scripts/fuzz
 
 docs:
 	scripts/gen-docs

@@ -1,0 +1,20 @@
+// swift-tools-version:6.1
+// Fuzz targets for every parser that reads untrusted bytes (issue 9). A separate package so the main build never
+// needs libFuzzer: scripts/fuzz builds it with --sanitize=fuzzer --sanitize=address and runs each target.
+import PackageDescription
+
+let package = Package(
+    name: "gkpass-fuzz",
+    dependencies: [.package(path: "gkpass")],  // scripts/fuzz links gkpass -> .. (a path package is named after its directory)
+    targets: [
+        .executableTarget(name: "FuzzAuthEscaping", dependencies: [.product(name: "GateKeeper", package: "gkpass")]),
+        .executableTarget(name: "FuzzGateKeeperToken", dependencies: [.product(name: "GateKeeper", package: "gkpass")]),
+        .executableTarget(name: "FuzzPassportBlob", dependencies: [.product(name: "GateKeeper", package: "gkpass")]),
+        .executableTarget(name: "FuzzIRCXLine", dependencies: [.product(name: "GateKeeper", package: "gkpass")]),
+        .executableTarget(name: "FuzzPassportHeaders", dependencies: [.product(name: "Passport", package: "gkpass")]),
+        .executableTarget(name: "FuzzSetCookie", dependencies: [.product(name: "Passport", package: "gkpass")]),
+        .executableTarget(name: "FuzzChatPage", dependencies: [.product(name: "Passport", package: "gkpass")]),
+        .executableTarget(name: "FuzzConfig", dependencies: [.product(name: "GKPassKit", package: "gkpass")]),
+    ],
+    swiftLanguageModes: [.v6]
+)
