@@ -1,5 +1,4 @@
 internal import CSecret
-internal import Dispatch
 internal import Glibc
 
 /// Tickets in the desktop keyring through libsecret (design.md §6).
@@ -49,16 +48,79 @@ public final class SecretServiceStore: TicketStore {
         _ body: (UnsafeMutablePointer<GCancellable>, UnsafeMutablePointer<UnsafeMutablePointer<GError>?>) -> T
     ) throws(StoreError) -> T {
         let box = CancellableBox()
-        let timer = DispatchWorkItem { g_cancellable_cancel(box.pointer) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + deadline, execute: timer)
+        let watchdog = Watchdog(seconds: deadline, cancellable: box)
         var error: UnsafeMutablePointer<GError>? = nil
         let result = body(box.pointer, &error)
-        timer.cancel()
+        watchdog.finish()
         if let error {
             defer { g_error_free(error) }
             throw translate(error, doing: doing, deadline: deadline)
         }
         return result
+    }
+
+    /// Cancels a call's GCancellable when its deadline passes: one short-lived thread waiting on a condition
+    /// variable. (It replaced a Dispatch timer, whose start-up cost each `gkpass ticket` about a millisecond.)
+    final class Watchdog: @unchecked Sendable {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        var done = false
+        var thread = pthread_t()
+        let until: timespec
+        let cancellable: CancellableBox
+
+        init(seconds: Double, cancellable: CancellableBox) {
+            self.cancellable = cancellable
+            pthread_mutex_init(mutex, nil)
+            var attributes = pthread_condattr_t()
+            pthread_condattr_init(&attributes)
+            pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+            pthread_cond_init(condition, &attributes)
+            pthread_condattr_destroy(&attributes)
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let whole = Int(seconds), fraction = Int((seconds - Double(whole)) * 1e9)
+            var deadline = timespec(tv_sec: now.tv_sec + whole, tv_nsec: now.tv_nsec + fraction)
+            if deadline.tv_nsec >= 1_000_000_000 { deadline.tv_sec += 1; deadline.tv_nsec -= 1_000_000_000 }
+            until = deadline
+            let retained = Unmanaged.passRetained(self).toOpaque()
+            if pthread_create(&thread, nil, { raw in
+                let watchdog = Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue()
+                watchdog.watch()
+                return nil
+            }, retained) != 0 {
+                Unmanaged<Watchdog>.fromOpaque(retained).release()
+                done = true  // no watchdog: the call simply has no deadline
+            }
+        }
+
+        func watch() {
+            pthread_mutex_lock(mutex)
+            var deadline = until
+            while !done {
+                if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT {
+                    if !done { g_cancellable_cancel(cancellable.pointer) }
+                    break
+                }
+            }
+            pthread_mutex_unlock(mutex)
+        }
+
+        func finish() {
+            pthread_mutex_lock(mutex)
+            let started = !done
+            done = true
+            pthread_cond_signal(condition)
+            pthread_mutex_unlock(mutex)
+            if started { pthread_join(thread, nil) }
+        }
+
+        deinit {
+            pthread_cond_destroy(condition)
+            pthread_mutex_destroy(mutex)
+            condition.deallocate()
+            mutex.deallocate()
+        }
     }
 
     func call<T>(_ doing: String, _ body: (UnsafeMutablePointer<GCancellable>, UnsafeMutablePointer<UnsafeMutablePointer<GError>?>) -> T) throws(StoreError) -> T {
@@ -185,7 +247,12 @@ public final class SecretServiceStore: TicketStore {
         // or network makes a separate item), so a reader always finds one.
         let items = try search(["service": "gkpass", "account": metadata.account, "kind": metadata.kind.rawValue])
         defer { items.forEach { g_object_unref($0) } }
-        for item in items where Self.metadata(of: item) != metadata {
+        // Only items that are readably someone else's go: an item whose attributes did not load (a proxy created
+        // in the same instant as the item) may be the one just stored, and deleting it would leave none. If the
+        // new item cannot be told apart at all, nothing is deleted; the next write tidies up.
+        guard items.contains(where: { Self.metadata(of: $0) == metadata }) else { return }
+        for item in items {
+            guard let other = Self.metadata(of: item), other != metadata else { continue }
             _ = try call("removing an older keyring item") { c, e in secret_item_delete_sync(item, c, e) }
         }
     }

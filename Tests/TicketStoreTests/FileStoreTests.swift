@@ -189,3 +189,23 @@ struct SessionBusTests {
         } catch { #expect(error.kind == .unavailable) }
     }
 }
+
+@Suite("TicketSet times")
+struct TicketSetTimeTests {
+    @Test("format and parse agree with Foundation's ISO 8601 for dates from 1970 to 2200, and reject junk")
+    func iso8601() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let seconds = Double(Int64.random(in: 0...7_258_118_400, using: &generator))
+            let date = Date(timeIntervalSince1970: seconds)
+            let text = TicketSet.format(date)
+            #expect(text == date.formatted(.iso8601), "\(seconds)")
+            #expect(TicketSet.parse(text) == date)
+        }
+        #expect(TicketSet.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00Z")
+        #expect(TicketSet.parse("2026-11-26T13:00:00+01:00") == Date(timeIntervalSince1970: 1_795_694_400), "offsets still parse")
+        for junk in ["", "2026-13-01T00:00:00Z", "2026-11-26 13:00:00Z", "2026-11-26T25:00:00Z", "yesterday"] {
+            #expect(TicketSet.parse(junk) == nil, "\(junk)")
+        }
+    }
+}
