@@ -17,13 +17,13 @@ public enum StoredTicket {
     /// The stored ticket set of `account`; exit 3 when absent, exit 4 when expired at `now`.
     public static func read(account: String, ladder: StoreLadder, now: Int64) throws(GKPassError) -> TicketSet {
         let store = try ladder.storeForReading(account: account)
-        let item: (metadata: ItemMetadata, secret: SecretBytes)?
-        do { item = try store.read(account: account, kind: .ticket) } catch { throw GKPassError(store: error) }
-        guard let item else {
+        let secret: SecretBytes?
+        do { secret = try store.readSecret(account: account, kind: .ticket) } catch { throw GKPassError(store: error) }
+        guard let secret else {
             throw GKPassError(.noTicket, "no ticket for \(account)", hint: "run gkpass login \(account)")
         }
         let set: TicketSet
-        do { set = try TicketSet(decoding: item.secret) } catch { throw GKPassError(store: error) }
+        do { set = try TicketSet(decoding: secret) } catch { throw GKPassError(store: error) }
         guard Int64(set.expires.timeIntervalSince1970) > now else {
             throw GKPassError(.reauthenticate, "the ticket for \(account) expired at \(TicketSet.format(set.expires))", hint: "run gkpass login \(account)")
         }

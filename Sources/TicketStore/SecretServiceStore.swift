@@ -229,6 +229,41 @@ public final class SecretServiceStore: TicketStore {
         return (metadata, SecretBytes(UnsafeRawBufferPointer(start: bytes, count: length)))
     }
 
+    /// The secret alone, in the round trips `secret-tool lookup` makes: SearchItems for object paths, then GetSecret
+    /// for the one unlocked item, with no item proxy (building one costs an AddMatch and a GetAll). Anything
+    /// unusual (several items, a locked one among them) takes the full `read`, which picks the newest.
+    public func readSecret(account: String, kind: ItemKind) throws(StoreError) -> SecretBytes? {
+        let table = Self.attributes(["service": "gkpass", "account": account, "kind": kind.rawValue])
+        defer { g_hash_table_unref(table) }
+        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>? = nil
+        var locked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>? = nil
+        _ = try call("searching the keyring") { c, e in
+            secret_service_search_for_dbus_paths_sync(service, gk_secret_schema(), table, c, &unlocked, &locked, e)
+        }
+        defer {
+            g_strfreev(unlocked)
+            g_strfreev(locked)
+        }
+        func count(_ list: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?) -> Int {
+            guard let list else { return 0 }
+            var n = 0
+            while list[n] != nil { n += 1 }
+            return n
+        }
+        let open = count(unlocked), closed = count(locked)
+        if open == 0 && closed == 0 { return nil }
+        if open != 1 || closed != 0 { return try read(account: account, kind: kind)?.secret }
+        guard let path = unlocked?[0],
+            let value = try call("reading \(account) from the keyring", { c, e in secret_service_get_secret_for_dbus_path_sync(service, path, c, e) })
+        else {
+            throw StoreError(.locked, "the keyring would not release the secret for \(account)", hint: Self.unlockHint)
+        }
+        defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
+        var length = 0
+        guard let bytes = secret_value_get(value, &length) else { return nil }
+        return SecretBytes(UnsafeRawBufferPointer(start: bytes, count: length))
+    }
+
     public func write(_ metadata: ItemMetadata, secret: SecretBytes) throws(StoreError) {
         try ensureUnlocked()
         var pairs = ["service": "gkpass", "account": metadata.account, "network": metadata.network, "kind": metadata.kind.rawValue]

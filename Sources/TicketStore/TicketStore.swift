@@ -42,4 +42,12 @@ public protocol TicketStore: AnyObject {
     func delete(account: String, kind: ItemKind) throws(StoreError) -> Bool
     /// Every gkpass item's metadata; reads no secrets, so it works while a keyring is locked.
     func list() throws(StoreError) -> [ItemMetadata]
+    /// Only the secret of the item (the hot path of `gkpass ticket`); stores may answer it faster than `read`.
+    func readSecret(account: String, kind: ItemKind) throws(StoreError) -> SecretBytes?
+}
+
+extension TicketStore {
+    public func readSecret(account: String, kind: ItemKind) throws(StoreError) -> SecretBytes? {
+        try read(account: account, kind: kind)?.secret
+    }
 }

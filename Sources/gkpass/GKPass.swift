@@ -34,6 +34,7 @@ struct GKPass: ParsableCommand {
         // Before anything holds a secret: no core dumps, no same-user ptrace or /proc/PID/mem of this process.
         _ = gk_process_protect_secrets()
         do {
+            if try Ticket.fastPath(CommandLine.arguments.dropFirst()) { return }
             var command = try parseAsRoot()
             try command.run()
         } catch let error as GKPassError {

@@ -34,6 +34,24 @@ struct TicketCommandTests {
         #expect(String(decoding: try Self.gkpass(context, ["ticket", "--format", "profile"]).stdout, as: UTF8.self) == p + "\n")
     }
 
+    @Test("the fast path (no argument parser) prints exactly what the parser path prints, for every format and spelling")
+    func fastPath() throws {
+        let context = try Self.loggedIn()
+        for format in ["blob", "auth", "ticket", "profile", "json", "env"] {
+            // A trailing "--" is not a form the fast path takes, so that run goes through argument-parser.
+            let parsed = try Self.gkpass(context, ["ticket", "--format", format, "--"])
+            #expect(parsed.status == 0, "\(parsed.stderr)")
+            for arguments in [["ticket", "--format", format], ["ticket", "--format=\(format)"], ["ticket", "demo@passport.test", "--format", format],
+                              ["ticket", "--format", format, "demo@passport.test"]] {
+                #expect(try Self.gkpass(context, arguments).stdout == parsed.stdout, "\(arguments)")
+            }
+        }
+        let bad = try Self.gkpass(context, ["ticket", "--format", "yaml"])
+        #expect(bad.status == 2 && bad.stderr.contains("yaml"), "mistakes still get the parser's message: \(bad.stderr)")
+        #expect(try Self.gkpass(context, ["ticket", "a", "b"]).status == 2)
+        #expect(try Self.gkpass(context, ["ticket", "nobody@passport.test"]).status == 3)
+    }
+
     @Test("env output survives eval in a POSIX shell")
     func env() throws {
         let context = try Self.loggedIn()

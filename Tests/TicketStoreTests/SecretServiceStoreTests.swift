@@ -30,6 +30,8 @@ struct SecretServiceStoreTests {
         let (metadata, secret) = try #require(try store.read(account: name, kind: .ticket))
         #expect(metadata == set.metadata)
         #expect(try TicketSet(decoding: secret) == set)
+        #expect(try store.readSecret(account: name, kind: .ticket)?.copyBytes() == secret.copyBytes(), "the path-only read agrees")
+        #expect(try store.readSecret(account: "nobody-\(UUID().uuidString)", kind: .ticket) == nil)
 
         var newer = set
         newer.expires = Date(timeIntervalSince1970: 1_900_000_000)
@@ -91,6 +93,10 @@ struct LockedKeyringScenario {
         do {
             _ = try store.read(account: set.account, kind: .ticket)
             Issue.record("read a locked item")
+        } catch { #expect(error.kind == .locked, "\(error)") }
+        do {
+            _ = try store.readSecret(account: set.account, kind: .ticket)
+            Issue.record("read a locked item's secret")
         } catch { #expect(error.kind == .locked, "\(error)") }
         do {
             try store.write(set.metadata, secret: set.encoded())
