@@ -301,23 +301,15 @@ final class ProxySession: @unchecked Sendable {
     }
 }
 
-/// A detached POSIX thread (no Foundation in this binary).
+/// POSIX threads (no Foundation in this binary).
 enum Thread {
     final class Body: @unchecked Sendable {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
+    /// Runs `body` on a thread nobody joins (or here, when no thread can be started).
     static func detach(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { raw in
-            Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, box)
-        if status == 0 { pthread_detach(thread) } else {
-            Unmanaged<Body>.fromOpaque(box).release()
-            body()
-        }
+        if let thread = start(body) { pthread_detach(thread) } else { body() }
     }
 }

@@ -108,7 +108,9 @@ public struct Refresh: Sendable {
                 body(index)
             }
         }
-        let threads = (0..<max(1, min(jobs, count))).map { _ in Thread.start(work) }
+        // A thread that cannot be started is no worse than fewer jobs; with none at all, work here.
+        let threads = (0..<max(1, min(jobs, count))).compactMap { _ in Thread.start(work) }
+        if threads.isEmpty { work() }
         for thread in threads { Thread.join(thread) }
     }
 }
@@ -129,15 +131,17 @@ public final class Mutex: @unchecked Sendable {
 }
 
 extension Thread {
-    /// A joinable thread running `body`.
-    static func start(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+    /// A joinable thread running `body`; nil when the system will not start one (EAGAIN).
+    static func start(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
         let box = Unmanaged.passRetained(Body(body)).toOpaque()
         var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { raw in
+        guard pthread_create(&thread, nil, { raw in
             Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
             return nil
-        }, box)
-        precondition(status == 0, "cannot start a thread")
+        }, box) == 0 else {
+            Unmanaged<Body>.fromOpaque(box).release()
+            return nil
+        }
         return thread
     }
 

@@ -138,4 +138,45 @@ struct RobustnessTests {
         #expect(leaks.isEmpty, "the password is in \(leaks)")
         #expect(FileManager.default.fileExists(atPath: context.state + "/gkpass/items/\(Self.member).password.json"), "--remember-password keeps it in the store only")
     }
+
+    @Test("a keyring daemon killed under a stored ticket: ticket, status and login exit 5 at once, with words, and nothing is lost")
+    func killedKeyringDaemon() throws {
+        // A private bus without service activation (so nothing restarts the daemon) and a private gnome-keyring.
+        let context = try Context()
+        let config = context.state + "-bus.conf"
+        try """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen>
+            <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let gkpass = Binary.directory.path + "/gkpass"
+        let script = """
+            export XDG_DATA_HOME="$(mktemp -d)"
+            eval "$(printf %s pw | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)"
+            export GNOME_KEYRING_CONTROL
+            gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1
+            printf 'sandbox-demo\n' | '\(gkpass)' login demo@passport.test --network sandbox --password-stdin --store secret-service >/dev/null 2>&1 || { echo login-failed; exit 90; }
+            '\(gkpass)' ticket demo@passport.test >/dev/null || { echo read-failed; exit 91; }
+            # The daemon that owns org.freedesktop.secrets on this private bus, and only it.
+            owner=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets | awk '/uint32/ {print $2}')
+            [ -n "$owner" ] || { echo no-owner; exit 92; }
+            kill -9 "$owner"; sleep 0.3
+            start=$(date +%s%N)
+            '\(gkpass)' ticket demo@passport.test; echo "ticket=$?"
+            '\(gkpass)' status demo@passport.test >/dev/null; echo "status=$?"
+            printf 'sandbox-demo\n' | '\(gkpass)' login demo@passport.test --network sandbox --password-stdin --store secret-service; echo "login=$?"
+            echo "elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))"
+            rm -rf "$XDG_DATA_HOME"
+            """
+        var environment = context.environment(keyring: false)
+        environment["PATH"] = "/usr/bin:/bin"
+        let run = try Binary.run("/usr/bin/dbus-run-session", ["--config-file=\(config)", "--", "/bin/sh", "-c", script], environment: environment, absolute: true)
+        let out = String(decoding: run.stdout, as: UTF8.self)
+        #expect(out.contains("ticket=5") && out.contains("status=5") && out.contains("login=5"), "\(out) \(run.stderr)")
+        #expect(run.stderr.contains("no Secret Service provider") || run.stderr.contains("keyring"), "\(run.stderr)")
+        let elapsed = out.split(separator: "\n").first { $0.hasPrefix("elapsed_ms=") }.flatMap { Int($0.dropFirst("elapsed_ms=".count)) } ?? .max
+        #expect(elapsed < 15_000, "a dead keyring is reported within the deadlines, not after hanging: \(elapsed) ms")
+        #expect(context.sandbox.log.components(separatedBy: "http web member=demo@passport.test result=success").count == 2,
+            "one login reached the sandbox: the one after the kill never sent the password, the store is checked first")
+    }
 }
