@@ -21,18 +21,8 @@ struct ProxyCommandTests {
             pid = child.pid
             let out = child.stdout!
             defer { close(out) }
-            var line: [UInt8] = []
-            var poller = [pollfd(fd: out, events: Int16(POLLIN), revents: 0)]
-            let deadline = Date().addingTimeInterval(20)
-            while !line.contains(0x0A) && Date() < deadline {
-                guard poll(&poller, 1, 100) > 0 else { continue }
-                var chunk = [UInt8](repeating: 0, count: 256)
-                let n = chunk.withUnsafeMutableBytes { read(out, $0.baseAddress, $0.count) }
-                if n <= 0 { break }
-                line += chunk[..<n]
-            }
-            let text = String(decoding: line, as: UTF8.self)
-            guard text.hasPrefix("listening 127.0.0.1:"), let port = Int(text.dropFirst("listening 127.0.0.1:".count).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            let text = Spawn.firstLine(out, timeout: 20)
+            guard text.hasPrefix("listening 127.0.0.1:"), let port = Int(text.dropFirst("listening 127.0.0.1:".count)) else {
                 kill(pid, SIGKILL)
                 _ = Spawn.wait(pid, timeout: 5)
                 throw ProxyTestError("no listening line: \(text)")

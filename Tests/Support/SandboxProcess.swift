@@ -33,17 +33,7 @@ public final class SandboxProcess: @unchecked Sendable {
         let out = child.stdout!
         defer { close(out) }
         // The ready line is the contract: wait for it (bounded), then read endpoints.json.
-        var line: [UInt8] = []
-        var poller = [pollfd(fd: out, events: Int16(POLLIN), revents: 0)]
-        let deadline = Date().addingTimeInterval(30)
-        while !line.contains(0x0A) && Date() < deadline {
-            guard poll(&poller, 1, 100) > 0 else { continue }
-            var chunk = [UInt8](repeating: 0, count: 512)
-            let n = chunk.withUnsafeMutableBytes { read(out, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            line += chunk[..<n]
-        }
-        readyLine = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        readyLine = Spawn.firstLine(out, timeout: 30)
         guard readyLine.hasPrefix("ready ") else {
             kill(pid, SIGKILL)
             Spawn.wait(pid, timeout: 5)

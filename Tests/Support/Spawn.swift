@@ -52,6 +52,22 @@ public enum Spawn {
         return Child(pid: pid, stdout: captureStdout ? outPipe[0] : nil)
     }
 
+    /// The first line a child writes to `fd` (its stdout pipe), trimmed; whatever arrived when `timeout` seconds
+    /// pass or the pipe closes. How the tests wait for a server's "ready" or "listening" line.
+    public static func firstLine(_ fd: Int32, timeout: Double) -> String {
+        var line: [UInt8] = []
+        var poller = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        let deadline = Date().addingTimeInterval(timeout)
+        while !line.contains(0x0A) && Date() < deadline {
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            var chunk = [UInt8](repeating: 0, count: 512)
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            line += chunk[..<n]
+        }
+        return String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// pipe(2) with close-on-exec on both ends (Glibc's pipe2 is not exported to Swift).
     static func makePipe(_ fds: inout [Int32]) -> Bool {
         guard pipe(&fds) == 0 else { return false }
