@@ -16,6 +16,8 @@ public struct Proxy: Sendable {
     public var timeout: Double = 30
     /// Seconds of upstream silence before the proxy PINGs it; twice this and the upstream is given up.
     public var keepAlive: Double = 90
+    /// A ticket with less than this left is refreshed before a client's upstream logs in.
+    public var refreshWithin: Int64 = 600
 
     public init(listen: Network.Endpoint, defaultAccount: String?, networkName: String?, environment: [String: String]) {
         self.listen = listen
@@ -158,6 +160,16 @@ final class ProxySession: @unchecked Sendable {
         let network: Network
         do {
             let member = try StoredTicket.account(account, ladder: ladder)
+            // A ticket about to expire is refreshed first (with the remembered password, once per account across
+            // processes), so a client connecting at 3 a.m. is not turned away. Failing that, the stored ticket is
+            // used if it is still valid, and the client is told why if not.
+            do {
+                let result = try Refresh(threshold: proxy.refreshWithin, lockTimeout: 30, retries: 1)
+                    .run(account: member, password: nil, ladder: ladder, trace: nil)
+                if case .refreshed = result { log("refreshed the ticket of \(member) before connecting") }
+            } catch {
+                log("could not refresh \(member): \(error.message)")
+            }
             set = try StoredTicket.read(account: member, ladder: ladder, now: Int64(time(nil)))
             network = try Network.named(proxy.networkName ?? set.network, environment: proxy.environment)
         } catch {

@@ -13,7 +13,9 @@ extension GKPass {
                 GateKeeperPassport and the stored ticket (the client's PASS, if any, names the account; else ACCOUNT, \
                 else the default account), sends the account's PROPs, and from registration on relays every line \
                 both ways unchanged. It answers CAP itself, PINGs a silent server, and, when the network has a \
-                directory, asks it where a JOINed room lives and moves the connection there before the first JOIN.
+                directory, asks it where a JOINed room lives and moves the connection there before the first JOIN. A ticket with \
+                less than 10 minutes left is refreshed first (as gkpass refresh does, with the password remembered by \
+                gkpass login --remember-password); without one, an expired ticket is refused with a NOTICE.
 
                 It listens on loopback only unless --allow-remote is given: anyone who reaches the port chats as you.
                 On start it prints one line on stdout: listening HOST:PORT. Stop it with Ctrl-C or SIGTERM.

@@ -154,6 +154,20 @@ struct ProxyCommandTests {
         #expect(watcher.expect("over here") != nil)
     }
 
+    @Test("an expired ticket with a remembered password is refreshed before the client's upstream logs in")
+    func refreshesFirst() throws {
+        let context = try Context(["--ticket-lifetime", "3"])
+        #expect(try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file", "--remember-password"], keyring: false).status == 0)
+        Thread.sleep(forTimeInterval: 3.5)
+        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        let client = try LineSocket(port: proxy.port)
+        client.send("NICK a")
+        client.send("USER a 0 * :a")
+        #expect(client.expect(" 001 ")?.contains(" 001 Demo ") == true, "\(proxy.stderr)")
+        #expect(proxy.stderr.contains("refreshed the ticket of demo@passport.test before connecting"), "\(proxy.stderr)")
+        #expect(context.sandbox.log.components(separatedBy: "http web member=demo@passport.test result=success").count == 3)
+    }
+
     @Test("no ticket: the client is told why (NOTICE, ERROR); a silent server is PINGed; a server that leaves closes the client; non-loopback needs --allow-remote")
     func edges() throws {
         let empty = try Context()
