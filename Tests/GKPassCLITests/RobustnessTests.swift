@@ -179,4 +179,54 @@ struct RobustnessTests {
         #expect(context.sandbox.log.components(separatedBy: "http web member=demo@passport.test result=success").count == 2,
             "one login reached the sandbox: the one after the kill never sent the password, the store is checked first")
     }
+
+    @Test("a locked keyring: ticket, status and export exit 5 at once while list still lists; locked in the middle of a refresh --all, nothing is lost")
+    func lockedKeyring() throws {
+        let context = try Context(["--generated-accounts", "2", "--fault", "slow", "--slow-seconds", "1"])
+        let config = context.state + "-bus.conf"
+        try """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen>
+            <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let gkpass = Binary.directory.path + "/gkpass"
+        let script = """
+            export XDG_DATA_HOME="$(mktemp -d)"
+            eval "$(printf %s pw | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)"
+            export GNOME_KEYRING_CONTROL
+            gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1
+            for n in 1 2; do
+                printf 'password-%s\n' $n | '\(gkpass)' login user$n@passport.test --network sandbox --password-stdin --store secret-service --remember-password >/dev/null 2>&1 || { echo login-failed; exit 90; }
+            done
+            '\(gkpass)' list > before.txt
+            lock() { dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null; }
+            # Locked in the middle of a run: the first sign-in takes seconds (slow server); lock after one.
+            '\(gkpass)' refresh --all --jobs 1 --if-expiring-within 2d 2>refresh.err & pid=$!
+            sleep 1.5; lock
+            wait $pid; echo "refresh=$?"
+            start=$(date +%s%N)
+            '\(gkpass)' ticket user1@passport.test >/dev/null 2>ticket.err; echo "ticket=$?"
+            '\(gkpass)' status user2@passport.test >/dev/null 2>/dev/null; echo "status=$?"
+            '\(gkpass)' export user2@passport.test --format env >/dev/null 2>/dev/null; echo "export=$?"
+            echo "elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))"
+            '\(gkpass)' list > after.txt; echo "list=$?"
+            cmp -s before.txt after.txt && echo same-list
+            cat ticket.err refresh.err >&2
+            rm -rf "$XDG_DATA_HOME"
+            """
+        var environment = context.environment(keyring: false)
+        environment["PATH"] = "/usr/bin:/bin"
+        let work = context.state + "-locked"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        try ("cd '\(work)' || exit 99\n" + script).write(toFile: work + "/run.sh", atomically: true, encoding: .utf8)
+        let run = try Binary.run("/usr/bin/dbus-run-session", ["--config-file=\(config)", "--", "/bin/sh", work + "/run.sh"],
+            environment: environment, absolute: true)
+        let out = String(decoding: run.stdout, as: UTF8.self)
+        #expect(out.contains("refresh=5") && out.contains("ticket=5") && out.contains("status=5") && out.contains("export=5"), "\(out) \(run.stderr)")
+        #expect(out.contains("list=0") && out.contains("same-list"), "list works while locked, and shows the tickets as they were: \(out)")
+        #expect(run.stderr.contains("locked") && run.stderr.contains("never prompts"), "\(run.stderr)")
+        let elapsed = out.split(separator: "\n").first { $0.hasPrefix("elapsed_ms=") }.flatMap { Int($0.dropFirst("elapsed_ms=".count)) } ?? .max
+        #expect(elapsed < 10_000, "locked is reported at once: \(elapsed) ms")
+    }
 }
