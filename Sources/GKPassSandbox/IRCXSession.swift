@@ -271,6 +271,8 @@ public final class IRCXSession {
     func completeRegistrationIfReady() {
         guard !registered, !gatekeeper.isInProgress, let nick, user != nil || usedRegistrationCookie else { return }
         registered = true
+        // Logged before 001 goes out: a client that has seen 001 can count on the log line being there.
+        log("ircx registered nick=\(String(decoding: nick, as: UTF8.self)) peer=\(peerAddress)")
         network.updatePrefix(nick: nick, prefix: prefix)
         let name = configuration.serverName
         numeric("001", "Welcome to the gkpass sandbox network \(String(decoding: prefix, as: UTF8.self))")
@@ -280,7 +282,6 @@ public final class IRCXSession {
         numeric("375", "- \(name) Message of the day -")
         numeric("372", "- This is a local MSN Chat sandbox. Nothing here leaves this machine.")
         numeric("376", "End of /MOTD command.")
-        log("ircx registered nick=\(String(decoding: nick, as: UTF8.self)) peer=\(peerAddress)")
     }
 
     // MARK: - PROP $ (protocol.md §2.3)
