@@ -58,10 +58,10 @@ extension GKPass {
             var text = ""
             if json {
                 text = "[" + summaries.map { s in
-                    var fields = ["\"account\":\(Self.jsonString(s.account))", "\"network\":\(Self.jsonString(s.network))",
-                                  "\"store\":\(Self.jsonString(s.store.rawValue))", "\"default\":\(s.isDefault)",
+                    var fields = ["\"account\":\(TicketSetFormat.json(s.account))", "\"network\":\(TicketSetFormat.json(s.network))",
+                                  "\"store\":\(TicketSetFormat.json(s.store.rawValue))", "\"default\":\(s.isDefault)",
                                   "\"remembers_password\":\(s.remembersPassword)"]
-                    fields.append("\"expires\":" + (s.expires.map(Self.jsonString) ?? "null"))
+                    fields.append("\"expires\":" + (s.expires.map(TicketSetFormat.json) ?? "null"))
                     fields.append("\"remaining_seconds\":" + (s.remaining.map { String(max($0, 0)) } ?? "null"))
                     return "{" + fields.joined(separator: ",") + "}"
                 }.joined(separator: ",") + "]\n"
@@ -77,7 +77,6 @@ extension GKPass {
             try StandardStreams.writeOutput(Array(text.utf8))
         }
 
-        static func jsonString(_ text: String) -> String { TicketSetFormat.json(text) }
     }
 
     /// `gkpass switch`: choose the default account.

@@ -86,7 +86,7 @@ extension GKPass {
             let outcome = try connect.run(trace: verbose ? { StandardStreams.writeError("gkpass: " + $0) } : nil)
             let text: String
             if json {
-                let string = List.jsonString
+                let string = TicketSetFormat.json
                 var fields = [
                     "\"network\":\(string(chosen.name))", "\"server\":\(string(outcome.server.description))",
                     "\"directory\":" + (outcome.directory.map { string($0.description) } ?? "null"),

@@ -130,11 +130,7 @@ struct LoginCommandTests {
         // A private bus with no service directories, so nothing can be activated: the state of a server or a
         // minimal container that runs D-Bus but no keyring.
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-bus-\(UUID().uuidString).conf").path
-        try """
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen>
-            <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        try PrivateBus.writeConfig(to: config)
         defer { try? FileManager.default.removeItem(atPath: config) }
         let context = try Context()
         var environment = context.environment(keyring: false)

@@ -143,18 +143,8 @@ struct RobustnessTests {
     func killedKeyringDaemon() throws {
         // A private bus without service activation (so nothing restarts the daemon) and a private gnome-keyring.
         let context = try Context()
-        let config = context.state + "-bus.conf"
-        try """
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen>
-            <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>
-            """.write(toFile: config, atomically: true, encoding: .utf8)
         let gkpass = Binary.directory.path + "/gkpass"
         let script = """
-            export XDG_DATA_HOME="$(mktemp -d)"
-            eval "$(printf %s pw | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)"
-            export GNOME_KEYRING_CONTROL
-            gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1
             printf 'sandbox-demo\n' | '\(gkpass)' login demo@passport.test --network sandbox --password-stdin --store secret-service >/dev/null 2>&1 || { echo login-failed; exit 90; }
             '\(gkpass)' ticket demo@passport.test >/dev/null || { echo read-failed; exit 91; }
             # The daemon that owns org.freedesktop.secrets on this private bus, and only it.
@@ -166,15 +156,12 @@ struct RobustnessTests {
             '\(gkpass)' status demo@passport.test >/dev/null; echo "status=$?"
             printf 'sandbox-demo\n' | '\(gkpass)' login demo@passport.test --network sandbox --password-stdin --store secret-service; echo "login=$?"
             echo "elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))"
-            rm -rf "$XDG_DATA_HOME"
             """
-        var environment = context.environment(keyring: false)
-        environment["PATH"] = "/usr/bin:/bin"
-        let run = try Binary.run("/usr/bin/dbus-run-session", ["--config-file=\(config)", "--", "/bin/sh", "-c", script], environment: environment, absolute: true)
+        let run = try Self.inPrivateKeyring(script, context: context)
         let out = String(decoding: run.stdout, as: UTF8.self)
         #expect(out.contains("ticket=5") && out.contains("status=5") && out.contains("login=5"), "\(out) \(run.stderr)")
         #expect(run.stderr.contains("no Secret Service provider") || run.stderr.contains("keyring"), "\(run.stderr)")
-        let elapsed = out.split(separator: "\n").first { $0.hasPrefix("elapsed_ms=") }.flatMap { Int($0.dropFirst("elapsed_ms=".count)) } ?? .max
+        let elapsed = Self.elapsedMilliseconds(out)
         #expect(elapsed < 15_000, "a dead keyring is reported within the deadlines, not after hanging: \(elapsed) ms")
         #expect(context.sandbox.log.components(separatedBy: "http web member=demo@passport.test result=success").count == 2,
             "one login reached the sandbox: the one after the kill never sent the password, the store is checked first")
@@ -183,18 +170,8 @@ struct RobustnessTests {
     @Test("a locked keyring: ticket, status and export exit 5 at once while list still lists; locked in the middle of a refresh --all, nothing is lost")
     func lockedKeyring() throws {
         let context = try Context(["--generated-accounts", "2", "--fault", "slow", "--slow-seconds", "1"])
-        let config = context.state + "-bus.conf"
-        try """
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen>
-            <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>
-            """.write(toFile: config, atomically: true, encoding: .utf8)
         let gkpass = Binary.directory.path + "/gkpass"
         let script = """
-            export XDG_DATA_HOME="$(mktemp -d)"
-            eval "$(printf %s pw | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)"
-            export GNOME_KEYRING_CONTROL
-            gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1
             for n in 1 2; do
                 printf 'password-%s\n' $n | '\(gkpass)' login user$n@passport.test --network sandbox --password-stdin --store secret-service --remember-password >/dev/null 2>&1 || { echo login-failed; exit 90; }
             done
@@ -212,21 +189,33 @@ struct RobustnessTests {
             '\(gkpass)' list > after.txt; echo "list=$?"
             cmp -s before.txt after.txt && echo same-list
             cat ticket.err refresh.err >&2
-            rm -rf "$XDG_DATA_HOME"
             """
-        var environment = context.environment(keyring: false)
-        environment["PATH"] = "/usr/bin:/bin"
         let work = context.state + "-locked"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
-        try ("cd '\(work)' || exit 99\n" + script).write(toFile: work + "/run.sh", atomically: true, encoding: .utf8)
-        let run = try Binary.run("/usr/bin/dbus-run-session", ["--config-file=\(config)", "--", "/bin/sh", work + "/run.sh"],
-            environment: environment, absolute: true)
+        let run = try Self.inPrivateKeyring("cd '\(work)' || exit 99\n" + script, context: context)
         let out = String(decoding: run.stdout, as: UTF8.self)
         #expect(out.contains("refresh=5") && out.contains("ticket=5") && out.contains("status=5") && out.contains("export=5"), "\(out) \(run.stderr)")
         #expect(out.contains("list=0") && out.contains("same-list"), "list works while locked, and shows the tickets as they were: \(out)")
         #expect(run.stderr.contains("locked") && run.stderr.contains("never prompts"), "\(run.stderr)")
-        let elapsed = out.split(separator: "\n").first { $0.hasPrefix("elapsed_ms=") }.flatMap { Int($0.dropFirst("elapsed_ms=".count)) } ?? .max
+        let elapsed = Self.elapsedMilliseconds(out)
         #expect(elapsed < 10_000, "locked is reported at once: \(elapsed) ms")
+    }
+
+    /// Runs `script` with /bin/sh on a bus of its own (no service activation) with a fresh, unlocked gnome-keyring
+    /// already started, and removes the keyring's data afterwards.
+    static func inPrivateKeyring(_ script: String, context: Context) throws -> Binary.Result {
+        let config = context.state + "-bus.conf"
+        try PrivateBus.writeConfig(to: config)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        var environment = context.environment(keyring: false)
+        environment["PATH"] = "/usr/bin:/bin"
+        let body = PrivateBus.startKeyring + script + "\nstatus=$?; rm -rf \"$XDG_DATA_HOME\"; exit $status\n"
+        return try Binary.run("/usr/bin/dbus-run-session", ["--config-file=\(config)", "--", "/bin/sh", "-c", body], environment: environment, absolute: true)
+    }
+
+    /// The `elapsed_ms=N` a scenario script printed; Int.max when it printed none.
+    static func elapsedMilliseconds(_ output: String) -> Int {
+        output.split(separator: "\n").first { $0.hasPrefix("elapsed_ms=") }.flatMap { Int($0.dropFirst("elapsed_ms=".count)) } ?? .max
     }
 }
