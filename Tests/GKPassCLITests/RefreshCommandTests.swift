@@ -114,4 +114,20 @@ struct RefreshCommandTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: ticket)) != before)
         #expect(Self.logins(context.sandbox.log) == 2)
     }
+
+    @Test("bad flags are usage errors (2) that say what is wrong, and touch nothing", arguments: [
+        (["--if-expiring-within", "soon"], "--if-expiring-within takes a duration"),
+        (["--jobs", "0"], "--jobs takes 1 to 64"),
+        (["--retries", "11"], "--retries takes 0 to 10"),
+        (["--timeout", "0"], "--timeout takes 1 to 300"),
+        (["--all", "demo@passport.test"], "Give an ACCOUNT or --all, not both"),
+        (["--all", "--password-stdin"], "--all uses remembered passwords"),
+        (["--password-stdin", "--password-file", "/nonexistent"], "Choose one of"),
+    ])
+    func usage(arguments: [String], message: String) throws {
+        let context = try Context()
+        let result = try Self.refresh(context, arguments)
+        #expect(result.status == 2 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        #expect(Self.logins(context.sandbox.log) == 0)
+    }
 }
