@@ -34,7 +34,10 @@ struct GKPass: ParsableCommand {
         // Before anything holds a secret: no core dumps, no same-user ptrace or /proc/PID/mem of this process.
         _ = gk_process_protect_secrets()
         do {
-            if try Ticket.fastPath(CommandLine.arguments.dropFirst()) { return }
+            // The per-connection path ends here without running exit handlers: OpenSSL's and GLib's clean-up and
+            // the Swift runtime's teardown cost half a millisecond and free nothing the kernel does not. The output
+            // was written with write(2), the stores keep no buffers, and secrets were wiped where they were used.
+            if try Ticket.fastPath(CommandLine.arguments.dropFirst()) { Glibc._exit(0) }
             var command = try parseAsRoot()
             try command.run()
         } catch let error as GKPassError {
