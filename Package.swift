@@ -44,8 +44,9 @@ let package = Package(
             providers: [.apt(["libsecret-1-dev"])]),
         // prctl(PR_SET_DUMPABLE) and RLIMIT_CORE for the gkpass process (libc only; no library to link).
         .systemLibrary(name: "CProcess"),
+        // libcrypto is dlopen()ed on first use too (see its shim.h): no pkgConfig, so no -lcrypto.
         .systemLibrary(
-            name: "CCrypto", pkgConfig: "libcrypto",
+            name: "CCrypto",
             providers: [.apt(["libssl-dev"])]),
 
         // Pure protocol core: no sockets, files, clocks or globals.
@@ -54,8 +55,9 @@ let package = Package(
         // The HTTPS Passport login flows over libcurl. Knows nothing of storage.
         .target(name: "Passport", dependencies: ["CCurl"], swiftSettings: strict),
 
-        // Where tickets live: the Secret Service (libsecret) and a private file store, with per-account locks.
-        .target(name: "TicketStore", dependencies: ["CSecret"], swiftSettings: strict),
+        // Where tickets live: the Secret Service (libsecret; the hot read over GDBus with OpenSSL's Diffie-Hellman,
+        // see SecretTransport.swift) and a private file store, with per-account locks.
+        .target(name: "TicketStore", dependencies: ["CSecret", "CCrypto"], swiftSettings: strict),
 
         // The use cases the CLI composes.
         .target(

@@ -32,4 +32,10 @@ static inline const SecretSchema *_Nonnull gk_secret_schema(void) {
     return &schema;
 }
 
+/// Why: G_VARIANT_TYPE("a{ss}") is a cast macro Swift does not import. For the D-Bus calls of the direct read
+/// (TicketStore/SecretServiceStore+Direct.swift); `type` must be a valid GVariant type string literal.
+static inline const GVariantType *_Nonnull gk_variant_type(const char *_Nonnull type) {
+    return (const GVariantType *)type;
+}
+
 #endif

@@ -35,6 +35,7 @@ public struct Doctor {
             checks.append(Check("session bus", .ok, "\(address) (\(source))"))
             do {
                 let store = try SecretServiceStore(environment: environment, deadline: 5)
+                try store.connect()
                 checks.append(Check("secret service", .ok, "a provider answers on the bus"))
                 do {
                     try store.ensureUnlocked()

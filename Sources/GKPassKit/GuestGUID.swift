@@ -24,18 +24,19 @@ public enum GuestGUID {
             throw GKPassError(.failure, "the machine ID is not 32 hex digits")
         }
         let message = label + [0x00] + Array(String(uid).utf8)
+        if let why = gk_crypto_load() { throw GKPassError(.failure, "cannot load OpenSSL's libcrypto.so.3: \(String(cString: why))") }
         guard let context = Array(trimmed).withUnsafeBufferPointer({ key in
             gk_hmac_ctx_new("SHA256", key.baseAddress!, key.count)
         }) else {
             throw GKPassError(.failure, "OpenSSL refused HMAC-SHA256 while deriving the guest GUID")
         }
-        defer { EVP_MAC_CTX_free(context) }
+        defer { gk_evp_mac_ctx_free(context) }
         var digest = [UInt8](repeating: 0, count: 32)
         var length = 0
         let ok = message.withUnsafeBufferPointer { input in
             digest.withUnsafeMutableBufferPointer { output in
-                EVP_MAC_update(context, input.baseAddress, input.count) == 1
-                    && EVP_MAC_final(context, output.baseAddress, &length, output.count) == 1
+                gk_evp_mac_update(context, input.baseAddress, input.count) == 1
+                    && gk_evp_mac_final(context, output.baseAddress, &length, output.count) == 1
             }
         }
         guard ok, length == 32 else {

@@ -14,13 +14,17 @@ public final class GateKeeperHMAC {
 
     private let keyed: OpaquePointer
 
-    /// Creates the keyed context. Throws `.cryptoUnavailable` when libcrypto refuses HMAC-MD5 (a FIPS-only provider).
+    /// Creates the keyed context. Throws `.cryptoUnavailable` when libcrypto cannot be loaded or refuses HMAC-MD5 (a
+    /// FIPS-only provider).
     public init() throws(GateKeeperError) {
+        if let why = gk_crypto_load() {
+            throw GateKeeperError(.cryptoUnavailable, "cannot load OpenSSL's libcrypto.so.3 (\(String(cString: why))); GateKeeper cannot work without it")
+        }
         let context = Self.key.withUnsafeBufferPointer { key in
             gk_hmac_ctx_new("MD5", key.baseAddress!, key.count)
         }
         guard let context else {
-            ERR_clear_error()
+            gk_err_clear_error()
             throw GateKeeperError(
                 .cryptoUnavailable,
                 "OpenSSL refused HMAC-MD5 (is only a FIPS provider loaded?); GateKeeper cannot work without it")
@@ -28,7 +32,7 @@ public final class GateKeeperHMAC {
         self.keyed = context
     }
 
-    deinit { EVP_MAC_CTX_free(keyed) }
+    deinit { gk_evp_mac_ctx_free(keyed) }
 
     /// The message GateKeeper hashes: the challenge, then for v3 the host (its first 15 bytes when `truncateHost`).
     public static func message(
@@ -64,15 +68,15 @@ public final class GateKeeperHMAC {
     func mac(_ first: [UInt8], _ second: ArraySlice<UInt8>) -> [UInt8] {
         // A duplicate of an initialised context fails only when memory runs out, where Swift itself would trap
         // anyway; the checks make any such failure loud rather than a wrong answer.
-        guard let context = EVP_MAC_CTX_dup(keyed) else { fatalError("EVP_MAC_CTX_dup failed: out of memory") }
-        defer { EVP_MAC_CTX_free(context) }
-        var ok = first.withUnsafeBufferPointer { EVP_MAC_update(context, $0.baseAddress, $0.count) == 1 }
+        guard let context = gk_evp_mac_ctx_dup(keyed) else { fatalError("EVP_MAC_CTX_dup failed: out of memory") }
+        defer { gk_evp_mac_ctx_free(context) }
+        var ok = first.withUnsafeBufferPointer { gk_evp_mac_update(context, $0.baseAddress, $0.count) == 1 }
         if !second.isEmpty {
-            ok = ok && second.withUnsafeBufferPointer { EVP_MAC_update(context, $0.baseAddress, $0.count) == 1 }
+            ok = ok && second.withUnsafeBufferPointer { gk_evp_mac_update(context, $0.baseAddress, $0.count) == 1 }
         }
         var length = 0
         let digest = [UInt8](unsafeUninitializedCapacity: GateKeeperToken.digestLength) { buffer, count in
-            ok = ok && EVP_MAC_final(context, buffer.baseAddress, &length, buffer.count) == 1
+            ok = ok && gk_evp_mac_final(context, buffer.baseAddress, &length, buffer.count) == 1
             count = ok ? length : 0
         }
         precondition(ok && digest.count == GateKeeperToken.digestLength, "HMAC-MD5 failed on an initialised context")

@@ -10,10 +10,11 @@ public final class SecretServiceStore: TicketStore {
     public let kind = StoreKind.secretService
     /// Seconds each libsecret call may take.
     public let deadline: Double
-    private let service: UnsafeMutablePointer<SecretService>
+    private var connected: UnsafeMutablePointer<SecretService>?
 
-    /// Connects to the Secret Service on the session bus. Throws `.unavailable` when there is no bus or no
-    /// provider, `.timeout` when it does not answer within `deadline`.
+    /// The Secret Service on the session bus. Throws `.unavailable` when there is no bus. Nothing is asked of the
+    /// bus yet: libsecret connects (and negotiates its session) on the first call that needs it, so the hot read
+    /// (``readSecret(account:kind:)``) never pays for it; a missing provider or a timeout surfaces there.
     public init(environment: [String: String], deadline: Double = 5) throws(StoreError) {
         self.deadline = deadline
         guard let address = SessionBus.address(environment: environment) else {
@@ -24,15 +25,25 @@ public final class SecretServiceStore: TicketStore {
         // GDBus reads the address from the environment; setting it here is what makes cron find the user's bus.
         // The address is not a secret.
         if environment["DBUS_SESSION_BUS_ADDRESS"]?.isEmpty ?? true { setenv("DBUS_SESSION_BUS_ADDRESS", address, 1) }
-        // Collections are not loaded up front (the default one is looked up by alias when it matters): loading every
-        // collection and its items costs D-Bus round trips on each `gkpass ticket`.
-        let flags = SecretServiceFlags(rawValue: SECRET_SERVICE_OPEN_SESSION.rawValue)
-        guard let service = try Self.call(deadline, "connecting to the Secret Service", { c, e in secret_service_get_sync(flags, c, e) })
-        else { throw StoreError(.unavailable, "no Secret Service on the session bus") }
-        self.service = service
     }
 
-    deinit { g_object_unref(service) }
+    /// libsecret's service proxy, connected on first use. Throws `.unavailable` when there is no provider,
+    /// `.timeout` when it does not answer within `deadline`.
+    func service() throws(StoreError) -> UnsafeMutablePointer<SecretService> {
+        if let connected { return connected }
+        // Collections are not loaded up front (the default one is looked up by alias when it matters): loading every
+        // collection and its items costs D-Bus round trips.
+        let flags = SecretServiceFlags(rawValue: SECRET_SERVICE_OPEN_SESSION.rawValue)
+        guard let service = try call("connecting to the Secret Service", { c, e in secret_service_get_sync(flags, c, e) })
+        else { throw StoreError(.unavailable, "no Secret Service on the session bus") }
+        connected = service
+        return service
+    }
+
+    /// Asks the bus for the Secret Service now (what `gkpass doctor` reports as "a provider answers").
+    public func connect() throws(StoreError) { _ = try service() }
+
+    deinit { if let connected { g_object_unref(connected) } }
 
     // MARK: - Deadline and errors
 
@@ -130,7 +141,8 @@ public final class SecretServiceStore: TicketStore {
     /// GLib errors in words a user understands; the raw text follows for the curious.
     static func translate(_ error: UnsafeMutablePointer<GError>, doing: String, deadline: Double) -> StoreError {
         let raw = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
-        if error.pointee.domain == g_io_error_quark() && error.pointee.code == Int32(G_IO_ERROR_CANCELLED.rawValue) {
+        if error.pointee.domain == g_io_error_quark()
+            && (error.pointee.code == Int32(G_IO_ERROR_CANCELLED.rawValue) || error.pointee.code == Int32(G_IO_ERROR_TIMED_OUT.rawValue)) {
             return StoreError(.timeout, "the keyring did not answer within \(Int(deadline)) s while \(doing)",
                 hint: "is the keyring daemon stuck? Use --store file to bypass it")
         }
@@ -174,6 +186,7 @@ public final class SecretServiceStore: TicketStore {
 
     /// Items matching `pairs` (locked ones included, secrets not loaded), newest first.
     func search(_ pairs: [String: String]) throws(StoreError) -> [UnsafeMutablePointer<SecretItem>] {
+        let service = try service()
         let table = Self.attributes(pairs)
         defer { g_hash_table_unref(table) }
         let list = try call("searching the keyring") { c, e in
@@ -199,6 +212,7 @@ public final class SecretServiceStore: TicketStore {
 
     /// Throws `.locked` when the default collection is locked: checked before anything that could prompt.
     public func ensureUnlocked() throws(StoreError) {
+        let service = try service()
         guard let collection = try call("opening the default keyring", { c, e in
             secret_collection_for_alias_sync(service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, c, e)
         }) else {
@@ -229,10 +243,21 @@ public final class SecretServiceStore: TicketStore {
         return (metadata, SecretBytes(UnsafeRawBufferPointer(start: bytes, count: length)))
     }
 
-    /// The secret alone, in the round trips `secret-tool lookup` makes: SearchItems for object paths, then GetSecret
-    /// for the one unlocked item, with no item proxy (building one costs an AddMatch and a GetAll). Anything
-    /// unusual (several items, a locked one among them) takes the full `read`, which picks the newest.
+    /// The secret alone: the direct read (SecretServiceStore+Direct.swift), or when that steps aside, libsecret in the
+    /// round trips `secret-tool lookup` makes.
     public func readSecret(account: String, kind: ItemKind) throws(StoreError) -> SecretBytes? {
+        switch try readSecretDirectly(account: account, kind: kind) {
+        case .found(let secret): return secret
+        case .absent: return nil
+        case .askLibsecret: return try readSecretThroughLibsecret(account: account, kind: kind)
+        }
+    }
+
+    /// SearchItems for object paths, then GetSecret for the one unlocked item, with no item proxy (building one costs
+    /// an AddMatch and a GetAll). Anything unusual (several items, a locked one among them) takes the full `read`,
+    /// which picks the newest.
+    func readSecretThroughLibsecret(account: String, kind: ItemKind) throws(StoreError) -> SecretBytes? {
+        let service = try service()
         let table = Self.attributes(["service": "gkpass", "account": account, "kind": kind.rawValue])
         defer { g_hash_table_unref(table) }
         var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>? = nil
@@ -266,6 +291,7 @@ public final class SecretServiceStore: TicketStore {
 
     public func write(_ metadata: ItemMetadata, secret: SecretBytes) throws(StoreError) {
         try ensureUnlocked()
+        let service = try service()
         var pairs = ["service": "gkpass", "account": metadata.account, "network": metadata.network, "kind": metadata.kind.rawValue]
         if let expires = metadata.expires { pairs["expires"] = expires }
         let table = Self.attributes(pairs)

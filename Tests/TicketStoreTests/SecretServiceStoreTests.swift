@@ -2,7 +2,7 @@ import CSecret
 import GKPassTestSupport
 import Foundation
 import Testing
-import TicketStore
+@testable import TicketStore
 
 /// Against a real gnome-keyring: scripts/test runs the suite inside scripts/with-keyring and sets
 /// GKPASS_REQUIRE_KEYRING=1, so a missing keyring fails the run there; a bare `swift test` without one skips it.
@@ -42,6 +42,36 @@ struct SecretServiceStoreTests {
         #expect(try store.delete(account: name, kind: .ticket))
         #expect(try !store.delete(account: name, kind: .ticket))
         #expect(try store.read(account: name, kind: .ticket) == nil)
+    }
+
+    @Test("the direct read (GDBus + OpenSSL's key exchange) returns the item libsecret returns, 50 sessions in a row")
+    func directRead() throws {
+        let store = try store()
+        let set = try storedSet(in: store)
+        defer { _ = try? store.delete(account: set.account, kind: .ticket) }
+        let expected = try #require(try store.read(account: set.account, kind: .ticket)).secret.copyBytes()
+        for _ in 0..<50 {
+            guard case .found(let secret) = try store.readSecretDirectly(account: set.account, kind: .ticket) else {
+                Issue.record("the direct read stepped aside for one unlocked item")
+                return
+            }
+            #expect(secret.copyBytes() == expected)
+        }
+        guard case .absent = try store.readSecretDirectly(account: "nobody-\(UUID().uuidString)", kind: .ticket) else {
+            Issue.record("an absent item is not reported as absent")
+            return
+        }
+        // A second item for the account, stored by another client: the direct read steps aside, and libsecret's
+        // read (newest first) still answers.
+        let stored = try Spawn.run(
+            "/usr/bin/secret-tool", ["store", "--label=second", "service", "gkpass", "account", set.account, "kind", "ticket", "network", "other"],
+            input: set.encoded().copyBytes(), timeout: 30)
+        #expect(stored.status == 0)
+        guard case .askLibsecret = try store.readSecretDirectly(account: set.account, kind: .ticket) else {
+            Issue.record("two items must go to libsecret's newest-first read")
+            return
+        }
+        #expect(try store.readSecret(account: set.account, kind: .ticket) != nil)
     }
 
     @Test("secret-tool, an independent client, reads the stored JSON by the documented attributes")
