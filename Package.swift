@@ -20,6 +20,8 @@ let package = Package(
         // For the fuzz targets in Fuzz/ (a separate package) and other tools that want the parsers.
         .library(name: "Passport", targets: ["Passport"]),
         .library(name: "GKPassKit", targets: ["GKPassKit"]),
+        // For FuzzDBusMessage (the D-Bus reader of the direct keyring read).
+        .library(name: "TicketStore", targets: ["TicketStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -116,7 +118,7 @@ let package = Package(
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
         .testTarget(name: "PassportTests", dependencies: ["Passport", "GKPassTestSupport"]),
         .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret", "GKPassTestSupport"]),
-        .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport"], swiftSettings: strict),
+        .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport", "TicketStore"], swiftSettings: strict),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "GKPassTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -15,6 +15,7 @@ let package = Package(
         .executableTarget(name: "FuzzSetCookie", dependencies: [.product(name: "Passport", package: "gkpass")]),
         .executableTarget(name: "FuzzChatPage", dependencies: [.product(name: "Passport", package: "gkpass")]),
         .executableTarget(name: "FuzzConfig", dependencies: [.product(name: "GKPassKit", package: "gkpass")]),
+        .executableTarget(name: "FuzzDBusMessage", dependencies: [.product(name: "TicketStore", package: "gkpass")]),
     ],
     swiftLanguageModes: [.v6]
 )

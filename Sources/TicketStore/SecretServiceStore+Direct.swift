@@ -1,14 +1,15 @@
-internal import CSecret
 internal import Glibc
 
-/// The hot read of `gkpass ticket`, spoken to the Secret Service directly over GDBus: four messages on one bus
-/// connection (SearchItems, OpenSession, GetSecret, and a Close that needs no answer) where libsecret also adds
-/// three AddMatch, StartServiceByName, two GetNameOwner and a property GetAll, and the session's Diffie-Hellman in
-/// OpenSSL (``SecretTransport``) instead of libgcrypt. Same API, same items, same encrypted transfer: only cheaper.
+/// The hot read of `gkpass ticket`, spoken to the Secret Service directly on the bus socket (``DBusWire``): one
+/// write carries the authentication, Hello and SearchItems; then OpenSession, GetSecret, and a Close that needs no
+/// answer. libsecret also adds three AddMatch, StartServiceByName, two GetNameOwner and a property GetAll, and
+/// GDBus a line-by-line handshake and a worker thread. The session's Diffie-Hellman runs in OpenSSL
+/// (``SecretTransport``) instead of libgcrypt. Same API, same items, same encrypted transfer: only cheaper.
 ///
 /// Everything that is not the common case steps aside to libsecret (``SecretServiceStore/readSecretThroughLibsecret(account:kind:)``):
-/// several matching items or a locked one (libsecret picks the newest, and reports locks), and a provider that does
-/// not offer the encrypted algorithm (libsecret falls back to `plain`, which gkpass does not speak itself).
+/// a bus address that is not a Unix socket, several matching items or a locked one (libsecret picks the newest,
+/// and reports locks), and a provider that does not offer the encrypted algorithm (libsecret falls back to
+/// `plain`, which gkpass does not speak itself).
 extension SecretServiceStore {
     enum DirectRead {
         case found(SecretBytes)
@@ -20,130 +21,118 @@ extension SecretServiceStore {
     static let servicePath = "/org/freedesktop/secrets"
 
     func readSecretDirectly(account: String, kind: ItemKind) throws(StoreError) -> DirectRead {
-        // The key pair (OpenSSL's start-up and one modular exponentiation) on the second core while this one
-        // connects and searches.
+        guard let socketAddress = DBusAddress.unixSocket(busAddress) else { return .askLibsecret }
+        // The key pair (loading libcrypto, OpenSSL's provider, one modular exponentiation) on the second core
+        // while this one connects and searches.
         let keys = Concurrent { () -> Result<SecretTransport, StoreError> in Result { () throws(StoreError) in try SecretTransport() } }
-        guard let connection = try call("connecting to the session bus", { c, e in g_bus_get_sync(G_BUS_TYPE_SESSION, c, e) }) else {
-            throw StoreError(.unavailable, "cannot connect to the D-Bus session bus", hint: "check DBUS_SESSION_BUS_ADDRESS, or use --store file")
-        }
-        defer { g_object_unref(UnsafeMutableRawPointer(connection)) }
-        let bus = DirectBus(connection: connection, timeout: Int32(min(deadline * 1000, Double(Int32.max))), deadline: deadline)
+        let bus = try DBusSocket(socketAddress, deadline: deadline)
 
-        let search = try bus.call(
-            Self.servicePath, "org.freedesktop.Secret.Service", "SearchItems", Self.attributesVariant(["service": "gkpass", "account": account, "kind": kind.rawValue]),
-            reply: "(aoao)", doing: "searching the keyring")
-        defer { g_variant_unref(search) }
-        let unlocked = Self.objectPaths(search, 0), locked = Self.objectPaths(search, 1)
+        let hello = bus.serial(), search = bus.serial()
+        var query = DBusWriter()
+        query.array(elementAlignment: 8) { entries in
+            for (name, value) in [("account", account), ("kind", kind.rawValue), ("service", "gkpass")] {
+                entries.structure { entry in
+                    entry.string(name)
+                    entry.string(value)
+                }
+            }
+        }
+        try bus.send(
+            DBusAuthentication.request(uid: getuid())
+                + DBusMessage.methodCall(serial: hello, destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "Hello")
+                + DBusMessage.methodCall(
+                    serial: search, destination: Self.busName, path: Self.servicePath, interface: "org.freedesktop.Secret.Service", member: "SearchItems",
+                    signature: "a{ss}", body: query.bytes))
+        _ = try expect(bus.reply(to: hello, doing: "connecting to the session bus", deadline: deadline), "s", doing: "connecting to the session bus")
+        let found = try expect(bus.reply(to: search, doing: "searching the keyring", deadline: deadline), "aoao", doing: "searching the keyring")
+        let unlocked: [String], locked: [String]
+        do {
+            var reader = found.bodyReader()
+            unlocked = try reader.array(elementAlignment: 4) { (r: inout DBusReader) throws(DBusWire.Malformed) in try r.string() }
+            locked = try reader.array(elementAlignment: 4) { (r: inout DBusReader) throws(DBusWire.Malformed) in try r.string() }
+        } catch { throw Self.garbled(error, doing: "searching the keyring") }
         if unlocked.isEmpty && locked.isEmpty { return .absent }
         guard unlocked.count == 1, locked.isEmpty else { return .askLibsecret }
 
         guard case .success(let transport) = keys.wait() else { return .askLibsecret }
-        let opened: OpaquePointer
-        do throws(StoreError) {
-            let input = transport.publicKey.withUnsafeBufferPointer { g_variant_new_fixed_array(variantType("y"), $0.baseAddress, gsize($0.count), 1) }
-            var arguments = [g_variant_new_string(SecretTransport.algorithm), g_variant_new_variant(input)]
-            opened = try bus.call(
-                Self.servicePath, "org.freedesktop.Secret.Service", "OpenSession", g_variant_new_tuple(&arguments, gsize(arguments.count)),
-                reply: "(vo)", doing: "opening a session with the keyring")
-        } catch {
-            if error.kind == .unavailable && error.message.contains("NotSupported") { return .askLibsecret }  // `plain` only
+        var offer = DBusWriter()
+        offer.string(SecretTransport.algorithm)
+        offer.signature("ay")
+        offer.byteArray(transport.publicKey)
+        let open = bus.serial()
+        try bus.send(DBusMessage.methodCall(
+            serial: open, destination: Self.busName, path: Self.servicePath, interface: "org.freedesktop.Secret.Service", member: "OpenSession",
+            signature: "sv", body: offer.bytes))
+        let opened = try bus.reply(to: open, doing: "opening a session with the keyring", deadline: deadline)
+        if opened.kind == .error, opened.errorName == "org.freedesktop.DBus.Error.NotSupported" { return .askLibsecret }  // `plain` only
+        let servicePublicKey: [UInt8], session: String
+        do {
+            var reader = try expect(opened, "vo", doing: "opening a session with the keyring").bodyReader()
+            guard try reader.signature() == "ay" else { throw DBusWire.Malformed("OpenSession's output is not a byte array") }
+            servicePublicKey = try reader.byteArray()
+            session = try reader.string()
+        } catch let error as DBusWire.Malformed {
+            throw Self.garbled(error, doing: "opening a session with the keyring")
+        } catch let error as StoreError {
             throw error
-        }
-        defer { g_variant_unref(opened) }
-        let output = g_variant_get_child_value(opened, 0)!
-        defer { g_variant_unref(output) }
-        let answer = g_variant_get_variant(output)!
-        defer { g_variant_unref(answer) }
-        guard g_variant_is_of_type(answer, variantType("ay")) != 0 else {
-            throw StoreError(.corrupt, "the Secret Service answered OpenSession without a public key")
-        }
-        let session = Self.string(opened, 1)
-        // The session ends with this read, answered or not (the service also ends it when we disconnect).
-        defer { bus.send(session, "org.freedesktop.Secret.Session", "Close") }
+        } catch { throw StoreError(.unavailable, "\(error)") }
         // The session key on the second core while the secret is on its way.
-        let servicePublicKey = Self.bytes(answer)
         let sessionKey = Concurrent { () -> Result<SecretBytes, StoreError> in
             Result { () throws(StoreError) in try transport.sessionKey(servicePublicKey: servicePublicKey) }
         }
 
-        var sessionArgument = [g_variant_new_object_path(session)]
-        let reply = try bus.call(
-            unlocked[0], "org.freedesktop.Secret.Item", "GetSecret", g_variant_new_tuple(&sessionArgument, gsize(sessionArgument.count)),
-            reply: "((oayays))", doing: "reading \(account) from the keyring")
-        defer { g_variant_unref(reply) }
-        let secret = g_variant_get_child_value(reply, 0)!
-        defer { g_variant_unref(secret) }
-        let parameters = g_variant_get_child_value(secret, 1)!, value = g_variant_get_child_value(secret, 2)!
-        defer {
-            g_variant_unref(parameters)
-            g_variant_unref(value)
-        }
+        var sessionArgument = DBusWriter()
+        sessionArgument.string(session)
+        let get = bus.serial(), close = bus.serial()
+        try bus.send(
+            DBusMessage.methodCall(
+                serial: get, destination: Self.busName, path: unlocked[0], interface: "org.freedesktop.Secret.Item", member: "GetSecret",
+                signature: "o", body: sessionArgument.bytes)
+                // The session ends with this read (the service also ends it when we disconnect).
+                + DBusMessage.methodCall(
+                    serial: close, destination: Self.busName, path: session, interface: "org.freedesktop.Secret.Session", member: "Close",
+                    flags: DBusMessage.noReplyExpected))
+        let secret = try expect(bus.reply(to: get, doing: "reading \(account) from the keyring", deadline: deadline), "(oayays)", doing: "reading \(account) from the keyring")
+        let parameters: [UInt8], value: [UInt8]
+        do {
+            var reader = secret.bodyReader()
+            try reader.structure()
+            _ = try reader.string()
+            parameters = try reader.byteArray()
+            value = try reader.byteArray()
+        } catch { throw Self.garbled(error, doing: "reading \(account) from the keyring") }
         let key = try sessionKey.wait().get()
-        return .found(try transport.decrypt(key: key, parameters: Self.bytes(parameters), value: Self.bytes(value)))
+        return .found(try transport.decrypt(key: key, parameters: parameters, value: value))
     }
 
-    /// `a{ss}` in a one-element tuple, as SearchItems takes it.
-    static func attributesVariant(_ pairs: [String: String]) -> OpaquePointer {
-        let builder = g_variant_builder_new(variantType("a{ss}"))!
-        defer { g_variant_builder_unref(builder) }
-        for (name, value) in pairs.sorted(by: { $0.key < $1.key }) {
-            g_variant_builder_add_value(builder, g_variant_new_dict_entry(g_variant_new_string(name), g_variant_new_string(value)))
+    /// The reply if it is a method return of `signature`; an error reply in words.
+    func expect(_ reply: DBusMessage, _ signature: String, doing: String) throws(StoreError) -> DBusMessage {
+        if reply.kind == .error { throw Self.translate(errorName: reply.errorName ?? "", message: reply.errorMessage ?? "", doing: doing, deadline: deadline) }
+        guard reply.signature == signature else {
+            throw StoreError(.unavailable, "the keyring answered with \(reply.signature.isEmpty ? "nothing" : reply.signature) instead of \(signature) while \(doing)")
         }
-        var arguments = [g_variant_builder_end(builder)]
-        return g_variant_new_tuple(&arguments, gsize(arguments.count))
+        return reply
     }
 
-    static func objectPaths(_ tuple: OpaquePointer, _ index: gsize) -> [String] {
-        let array = g_variant_get_child_value(tuple, index)!
-        defer { g_variant_unref(array) }
-        return (0..<g_variant_n_children(array)).map { Self.string(array, $0) }
+    static func garbled(_ error: DBusWire.Malformed, doing: String) -> StoreError {
+        StoreError(.unavailable, "the keyring sent a \(error) while \(doing)")
     }
 
-    static func string(_ container: OpaquePointer, _ index: gsize) -> String {
-        let child = g_variant_get_child_value(container, index)!
-        defer { g_variant_unref(child) }
-        return String(cString: g_variant_get_string(child, nil))
-    }
-
-    /// The bytes of an `ay` value (not secret: a public key, an IV, ciphertext).
-    static func bytes(_ array: OpaquePointer) -> [UInt8] {
-        var count: gsize = 0
-        guard let base = g_variant_get_fixed_array(array, &count, 1) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: base, count: Int(count)))
-    }
-}
-
-/// One GDBus connection to the Secret Service with the store's deadline on every call (GDBus's own timeout, so no
-/// watchdog thread).
-struct DirectBus {
-    let connection: OpaquePointer
-    let timeout: Int32
-    let deadline: Double
-
-    /// Calls `method` and returns the reply, whose type GDBus has checked against `reply`. `parameters` is a
-    /// floating tuple (GDBus takes it).
-    func call(_ path: String, _ interface: String, _ method: String, _ parameters: OpaquePointer?, reply: StaticString, doing: String) throws(StoreError) -> OpaquePointer {
-        var error: UnsafeMutablePointer<GError>? = nil
-        let result = g_dbus_connection_call_sync(
-            connection, SecretServiceStore.busName, path, interface, method, parameters, variantType(reply),
-            G_DBUS_CALL_FLAGS_NONE, timeout, nil, &error)
-        if let error {
-            defer { g_error_free(error) }
-            throw SecretServiceStore.translate(error, doing: doing, deadline: deadline)
+    /// A D-Bus error reply in words a user understands (the names libsecret and GDBus report; see ``translate(_:doing:deadline:)``).
+    static func translate(errorName: String, message: String, doing: String, deadline: Double) -> StoreError {
+        let raw = "\(errorName): \(message)"
+        switch errorName {
+        case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
+            return StoreError(.unavailable, "no Secret Service provider (gnome-keyring, KeePassXC…) is running on the session bus (\(raw))",
+                hint: "start your keyring, or use --store file")
+        case "org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout", "org.freedesktop.DBus.Error.TimedOut":
+            return StoreError(.timeout, "the keyring did not answer within \(Int(deadline)) s while \(doing)",
+                hint: "is the keyring daemon stuck? Use --store file to bypass it")
+        case "org.freedesktop.Secret.Error.IsLocked":
+            return StoreError(.locked, "the keyring is locked (\(raw))", hint: unlockHint)
+        default:
+            if raw.lowercased().contains("locked") { return StoreError(.locked, "the keyring is locked (\(raw))", hint: unlockHint) }
+            return StoreError(.unavailable, "the keyring failed while \(doing): \(raw)")
         }
-        guard let result else { throw StoreError(.unavailable, "the keyring gave no answer while \(doing)") }
-        return result
     }
-
-    /// Queues `method` without waiting for an answer (GDBus's worker thread sends it). A process that exits first
-    /// loses it, which is harmless here: the service ends a client's sessions when its connection closes.
-    func send(_ path: String, _ interface: String, _ method: String) {
-        g_dbus_connection_call(connection, SecretServiceStore.busName, path, interface, method, nil, nil, G_DBUS_CALL_FLAGS_NONE, -1, nil, nil, nil)
-    }
-}
-
-/// A GVariant type from a literal: a StaticString's bytes live as long as the program, so the pointer stays valid
-/// after the call that made it (a String's temporary C string would not).
-func variantType(_ type: StaticString) -> OpaquePointer {
-    type.utf8Start.withMemoryRebound(to: CChar.self, capacity: type.utf8CodeUnitCount + 1) { gk_variant_type($0) }
 }

@@ -10,6 +10,8 @@ public final class SecretServiceStore: TicketStore {
     public let kind = StoreKind.secretService
     /// Seconds each libsecret call may take.
     public let deadline: Double
+    /// The session bus's address (from the environment, or the user's `$XDG_RUNTIME_DIR/bus`).
+    let busAddress: String
     private var connected: UnsafeMutablePointer<SecretService>?
 
     /// The Secret Service on the session bus. Throws `.unavailable` when there is no bus. Nothing is asked of the
@@ -25,6 +27,7 @@ public final class SecretServiceStore: TicketStore {
         // GDBus reads the address from the environment; setting it here is what makes cron find the user's bus.
         // The address is not a secret.
         if environment["DBUS_SESSION_BUS_ADDRESS"]?.isEmpty ?? true { setenv("DBUS_SESSION_BUS_ADDRESS", address, 1) }
+        busAddress = address
     }
 
     /// libsecret's service proxy, connected on first use. Throws `.unavailable` when there is no provider,
