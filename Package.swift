@@ -5,6 +5,14 @@
 // gkpass -> GKPassKit -> {Passport, TicketStore, GateKeeper} -> C shims. The sandbox may use GateKeeper only.
 import PackageDescription
 
+/// Where libsecret's and GLib's headers live, for the modules that import CSecret: `pkg-config --cflags
+/// libsecret-1` on Debian/Ubuntu (both multiarch triples), Fedora and Arch. Given by hand because a pkgConfig
+/// entry would also link the libraries, which gkpass loads on first use instead (Sources/CSecret/shim.h).
+let keyringHeaders: [SwiftSetting] = [
+    "/usr/include/libsecret-1", "/usr/include/glib-2.0", "/usr/lib/x86_64-linux-gnu/glib-2.0/include",
+    "/usr/lib/aarch64-linux-gnu/glib-2.0/include", "/usr/lib64/glib-2.0/include", "/usr/lib/glib-2.0/include",
+].map { .unsafeFlags(["-Xcc", "-I" + $0]) }
+
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("ExistentialAny"),
@@ -41,8 +49,10 @@ let package = Package(
         .systemLibrary(
             name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libsecret (with GLib) is dlopen()ed on first use too (see its shim.h). No pkgConfig: pkg-config would add
+        // -lsecret-1 -lgio-2.0 ... to every binary; the headers come from `keyringHeaders` below instead.
         .systemLibrary(
-            name: "CSecret", pkgConfig: "libsecret-1",
+            name: "CSecret",
             providers: [.apt(["libsecret-1-dev"])]),
         // prctl(PR_SET_DUMPABLE) and RLIMIT_CORE for the gkpass process (libc only; no library to link).
         .systemLibrary(name: "CProcess"),
@@ -59,7 +69,7 @@ let package = Package(
 
         // Where tickets live: the Secret Service (libsecret; the hot read over GDBus with OpenSSL's Diffie-Hellman,
         // see SecretTransport.swift) and a private file store, with per-account locks.
-        .target(name: "TicketStore", dependencies: ["CSecret", "CCrypto"], swiftSettings: strict),
+        .target(name: "TicketStore", dependencies: ["CSecret", "CCrypto"], swiftSettings: strict + keyringHeaders),
 
         // The use cases the CLI composes.
         .target(
@@ -112,12 +122,12 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "GateKeeperTests", dependencies: ["GateKeeper"], swiftSettings: strict),
-        .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret", "CCrypto"], swiftSettings: strict),
+        .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret", "CCrypto"], swiftSettings: strict + keyringHeaders),
         // Helpers shared by the end-to-end suites: start the real sandbox, run curl, talk raw IRCX.
         .target(name: "GKPassTestSupport", path: "Tests/Support"),
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
         .testTarget(name: "PassportTests", dependencies: ["Passport", "GKPassTestSupport"]),
-        .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret", "GKPassTestSupport"]),
+        .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret", "GKPassTestSupport"], swiftSettings: keyringHeaders),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport", "TicketStore"], swiftSettings: strict),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "GKPassTestSupport"]),
     ],

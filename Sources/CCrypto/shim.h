@@ -45,8 +45,9 @@ typedef struct {
     pthread_once_t once;
 } gk_crypto_state;
 
-/// The one table per module that includes this header (function-local: Swift's Clang importer emits no
-/// definitions for file-scope statics in a header).
+/// The table (function-local: Swift's Clang importer emits no definitions for file-scope statics in a header).
+/// Swift emits a header's static inline functions into each file that calls them, so there may be one table per
+/// Swift file: call the loader in the file that calls the forwarders.
 static inline gk_crypto_state *_Nonnull gk_crypto_state_get(void) {
     static gk_crypto_state state = {.error = "libcrypto was not loaded", .once = PTHREAD_ONCE_INIT};
     return &state;

@@ -34,10 +34,13 @@ public final class SecretServiceStore: TicketStore {
     /// `.timeout` when it does not answer within `deadline`.
     func service() throws(StoreError) -> UnsafeMutablePointer<SecretService> {
         if let connected { return connected }
+        if let why = gk_secret_load() {
+            throw StoreError(.unavailable, "cannot load libsecret (\(String(cString: why)))", hint: "install libsecret-1-0, or use --store file")
+        }
         // Collections are not loaded up front (the default one is looked up by alias when it matters): loading every
         // collection and its items costs D-Bus round trips.
         let flags = SecretServiceFlags(rawValue: SECRET_SERVICE_OPEN_SESSION.rawValue)
-        guard let service = try call("connecting to the Secret Service", { c, e in secret_service_get_sync(flags, c, e) })
+        guard let service = try call("connecting to the Secret Service", { c, e in gk_secret_service_get_sync(flags, c, e) })
         else { throw StoreError(.unavailable, "no Secret Service on the session bus") }
         connected = service
         return service
@@ -46,15 +49,15 @@ public final class SecretServiceStore: TicketStore {
     /// Asks the bus for the Secret Service now (what `gkpass doctor` reports as "a provider answers").
     public func connect() throws(StoreError) { _ = try service() }
 
-    deinit { if let connected { g_object_unref(connected) } }
+    deinit { if let connected { gk_g_object_unref(connected) } }
 
     // MARK: - Deadline and errors
 
     /// Owns one reference to a GCancellable for as long as the timer might still fire.
     final class CancellableBox: @unchecked Sendable {
         let pointer: UnsafeMutablePointer<GCancellable>
-        init() { pointer = g_cancellable_new() }
-        deinit { g_object_unref(pointer) }
+        init() { pointer = gk_g_cancellable_new() }
+        deinit { gk_g_object_unref(pointer) }
     }
 
     static func call<T>(
@@ -67,7 +70,7 @@ public final class SecretServiceStore: TicketStore {
         let result = body(box.pointer, &error)
         watchdog.finish()
         if let error {
-            defer { g_error_free(error) }
+            defer { gk_g_error_free(error) }
             throw translate(error, doing: doing, deadline: deadline)
         }
         return result
@@ -113,7 +116,7 @@ public final class SecretServiceStore: TicketStore {
             var deadline = until
             while !done {
                 if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT {
-                    if !done { g_cancellable_cancel(cancellable.pointer) }
+                    if !done { gk_g_cancellable_cancel(cancellable.pointer) }
                     break
                 }
             }
@@ -144,7 +147,7 @@ public final class SecretServiceStore: TicketStore {
     /// GLib errors in words a user understands; the raw text follows for the curious.
     static func translate(_ error: UnsafeMutablePointer<GError>, doing: String, deadline: Double) -> StoreError {
         let raw = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
-        if error.pointee.domain == g_io_error_quark()
+        if error.pointee.domain == gk_g_io_error_quark()
             && (error.pointee.code == Int32(G_IO_ERROR_CANCELLED.rawValue) || error.pointee.code == Int32(G_IO_ERROR_TIMED_OUT.rawValue)) {
             return StoreError(.timeout, "the keyring did not answer within \(Int(deadline)) s while \(doing)",
                 hint: "is the keyring daemon stuck? Use --store file to bypass it")
@@ -168,19 +171,19 @@ public final class SecretServiceStore: TicketStore {
     // MARK: - Attributes
 
     static func attributes(_ pairs: [String: String]) -> OpaquePointer {
-        let table = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free)!
-        for (key, value) in pairs { g_hash_table_insert(table, g_strdup(key), g_strdup(value)) }
+        let table = gk_string_table_new()
+        for (key, value) in pairs { gk_string_table_insert(table, key, value) }
         return table
     }
 
     static func attribute(_ table: OpaquePointer, _ key: String) -> String? {
-        guard let value = g_hash_table_lookup(table, key) else { return nil }
+        guard let value = gk_g_hash_table_lookup(table, key) else { return nil }
         return String(cString: value.assumingMemoryBound(to: CChar.self))
     }
 
     static func metadata(of item: UnsafeMutablePointer<SecretItem>) -> ItemMetadata? {
-        guard let table = secret_item_get_attributes(item) else { return nil }
-        defer { g_hash_table_unref(table) }
+        guard let table = gk_secret_item_get_attributes(item) else { return nil }
+        defer { gk_g_hash_table_unref(table) }
         guard attribute(table, "service") == "gkpass", let account = attribute(table, "account"),
             let kind = attribute(table, "kind").flatMap(ItemKind.init(rawValue:))
         else { return nil }
@@ -191,25 +194,25 @@ public final class SecretServiceStore: TicketStore {
     func search(_ pairs: [String: String]) throws(StoreError) -> [UnsafeMutablePointer<SecretItem>] {
         let service = try service()
         let table = Self.attributes(pairs)
-        defer { g_hash_table_unref(table) }
+        defer { gk_g_hash_table_unref(table) }
         let list = try call("searching the keyring") { c, e in
-            secret_service_search_sync(service, gk_secret_schema(), table, SECRET_SEARCH_ALL, c, e)
+            gk_secret_service_search_sync(service, gk_secret_schema(), table, SECRET_SEARCH_ALL, c, e)
         }
         var items: [UnsafeMutablePointer<SecretItem>] = []
         var node = list
         while let current = node {
             if let data = current.pointee.data {
                 let item = data.assumingMemoryBound(to: SecretItem.self)
-                g_object_ref(item)
+                gk_g_object_ref(item)
                 items.append(item)
             }
             node = current.pointee.next
         }
-        g_list_free_full(list, g_object_unref)
+        gk_list_free_objects(list)
         // Newest first: by expiry attribute, then by creation time.
         return items.sorted { a, b in
             let ea = Self.metadata(of: a)?.expires ?? "", eb = Self.metadata(of: b)?.expires ?? ""
-            return ea != eb ? ea > eb : secret_item_get_created(a) > secret_item_get_created(b)
+            return ea != eb ? ea > eb : gk_secret_item_get_created(a) > gk_secret_item_get_created(b)
         }
     }
 
@@ -217,12 +220,12 @@ public final class SecretServiceStore: TicketStore {
     public func ensureUnlocked() throws(StoreError) {
         let service = try service()
         guard let collection = try call("opening the default keyring", { c, e in
-            secret_collection_for_alias_sync(service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, c, e)
+            gk_secret_collection_for_alias_sync(service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, c, e)
         }) else {
             throw StoreError(.unavailable, "the keyring has no default collection", hint: "create one in your keyring manager (Seahorse), or use --store file")
         }
-        defer { g_object_unref(collection) }
-        if secret_collection_get_locked(collection) != 0 {
+        defer { gk_g_object_unref(collection) }
+        if gk_secret_collection_get_locked(collection) != 0 {
             throw StoreError(.locked, "the default keyring collection is locked", hint: Self.unlockHint)
         }
     }
@@ -231,18 +234,18 @@ public final class SecretServiceStore: TicketStore {
 
     public func read(account: String, kind: ItemKind) throws(StoreError) -> (metadata: ItemMetadata, secret: SecretBytes)? {
         let items = try search(["service": "gkpass", "account": account, "kind": kind.rawValue])
-        defer { items.forEach { g_object_unref($0) } }
+        defer { items.forEach { gk_g_object_unref($0) } }
         guard let item = items.first, let metadata = Self.metadata(of: item) else { return nil }
-        if secret_item_get_locked(item) != 0 {
+        if gk_secret_item_get_locked(item) != 0 {
             throw StoreError(.locked, "the keyring item for \(account) is locked", hint: Self.unlockHint)
         }
-        _ = try call("reading \(account) from the keyring") { c, e in secret_item_load_secret_sync(item, c, e) }
-        guard let value = secret_item_get_secret(item) else {
+        _ = try call("reading \(account) from the keyring") { c, e in gk_secret_item_load_secret_sync(item, c, e) }
+        guard let value = gk_secret_item_get_secret(item) else {
             throw StoreError(.locked, "the keyring would not release the secret for \(account)", hint: Self.unlockHint)
         }
-        defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
+        defer { gk_secret_value_unref(UnsafeMutableRawPointer(value)) }
         var length = 0
-        guard let bytes = secret_value_get(value, &length) else { return nil }
+        guard let bytes = gk_secret_value_get(value, &length) else { return nil }
         return (metadata, SecretBytes(UnsafeRawBufferPointer(start: bytes, count: length)))
     }
 
@@ -262,15 +265,15 @@ public final class SecretServiceStore: TicketStore {
     func readSecretThroughLibsecret(account: String, kind: ItemKind) throws(StoreError) -> SecretBytes? {
         let service = try service()
         let table = Self.attributes(["service": "gkpass", "account": account, "kind": kind.rawValue])
-        defer { g_hash_table_unref(table) }
+        defer { gk_g_hash_table_unref(table) }
         var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>? = nil
         var locked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>? = nil
         _ = try call("searching the keyring") { c, e in
-            secret_service_search_for_dbus_paths_sync(service, gk_secret_schema(), table, c, &unlocked, &locked, e)
+            gk_secret_service_search_for_dbus_paths_sync(service, gk_secret_schema(), table, c, &unlocked, &locked, e)
         }
         defer {
-            g_strfreev(unlocked)
-            g_strfreev(locked)
+            gk_g_strfreev(unlocked)
+            gk_g_strfreev(locked)
         }
         func count(_ list: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?) -> Int {
             guard let list else { return 0 }
@@ -282,13 +285,13 @@ public final class SecretServiceStore: TicketStore {
         if open == 0 && closed == 0 { return nil }
         if open != 1 || closed != 0 { return try read(account: account, kind: kind)?.secret }
         guard let path = unlocked?[0],
-            let value = try call("reading \(account) from the keyring", { c, e in secret_service_get_secret_for_dbus_path_sync(service, path, c, e) })
+            let value = try call("reading \(account) from the keyring", { c, e in gk_secret_service_get_secret_for_dbus_path_sync(service, path, c, e) })
         else {
             throw StoreError(.locked, "the keyring would not release the secret for \(account)", hint: Self.unlockHint)
         }
-        defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
+        defer { gk_secret_value_unref(UnsafeMutableRawPointer(value)) }
         var length = 0
-        guard let bytes = secret_value_get(value, &length) else { return nil }
+        guard let bytes = gk_secret_value_get(value, &length) else { return nil }
         return SecretBytes(UnsafeRawBufferPointer(start: bytes, count: length))
     }
 
@@ -298,44 +301,44 @@ public final class SecretServiceStore: TicketStore {
         var pairs = ["service": "gkpass", "account": metadata.account, "network": metadata.network, "kind": metadata.kind.rawValue]
         if let expires = metadata.expires { pairs["expires"] = expires }
         let table = Self.attributes(pairs)
-        defer { g_hash_table_unref(table) }
+        defer { gk_g_hash_table_unref(table) }
         let value = secret.withUnsafeBytes { raw in
-            secret_value_new(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, metadata.kind == .ticket ? "application/json" : "text/plain")
+            gk_secret_value_new(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, metadata.kind == .ticket ? "application/json" : "text/plain")
         }
-        defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
+        defer { gk_secret_value_unref(UnsafeMutableRawPointer(value)) }
         let label = "gkpass \(metadata.kind.rawValue) for \(metadata.account) (\(metadata.network))"
         _ = try call("storing \(metadata.account) in the keyring") { c, e in
-            secret_service_store_sync(service, gk_secret_schema(), table, SECRET_COLLECTION_DEFAULT, label, value, c, e)
+            gk_secret_service_store_sync(service, gk_secret_schema(), table, SECRET_COLLECTION_DEFAULT, label, value, c, e)
         }
         // The new item exists now; only then remove older items for the same account and kind (another expiry
         // or network makes a separate item), so a reader always finds one.
         let items = try search(["service": "gkpass", "account": metadata.account, "kind": metadata.kind.rawValue])
-        defer { items.forEach { g_object_unref($0) } }
+        defer { items.forEach { gk_g_object_unref($0) } }
         // Only items that are readably someone else's go: an item whose attributes did not load (a proxy created
         // in the same instant as the item) may be the one just stored, and deleting it would leave none. If the
         // new item cannot be told apart at all, nothing is deleted; the next write tidies up.
         guard items.contains(where: { Self.metadata(of: $0) == metadata }) else { return }
         for item in items {
             guard let other = Self.metadata(of: item), other != metadata else { continue }
-            _ = try call("removing an older keyring item") { c, e in secret_item_delete_sync(item, c, e) }
+            _ = try call("removing an older keyring item") { c, e in gk_secret_item_delete_sync(item, c, e) }
         }
     }
 
     @discardableResult
     public func delete(account: String, kind: ItemKind) throws(StoreError) -> Bool {
         let items = try search(["service": "gkpass", "account": account, "kind": kind.rawValue])
-        defer { items.forEach { g_object_unref($0) } }
+        defer { items.forEach { gk_g_object_unref($0) } }
         guard !items.isEmpty else { return false }
         try ensureUnlocked()
         for item in items {
-            _ = try call("removing \(account) from the keyring") { c, e in secret_item_delete_sync(item, c, e) }
+            _ = try call("removing \(account) from the keyring") { c, e in gk_secret_item_delete_sync(item, c, e) }
         }
         return true
     }
 
     public func list() throws(StoreError) -> [ItemMetadata] {
         let items = try search(["service": "gkpass"])
-        defer { items.forEach { g_object_unref($0) } }
+        defer { items.forEach { gk_g_object_unref($0) } }
         var seen = Set<String>()
         var result: [ItemMetadata] = []
         for item in items {
