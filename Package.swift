@@ -5,9 +5,10 @@
 // gkpass -> GKPassKit -> {Passport, TicketStore, GateKeeper} -> C shims. The sandbox may use GateKeeper only.
 import PackageDescription
 
-/// Where libsecret's and GLib's headers live, for the modules that import CSecret: `pkg-config --cflags
-/// libsecret-1` on Debian/Ubuntu (both multiarch triples), Fedora and Arch. Given by hand because a pkgConfig
-/// entry would also link the libraries, which gkpass loads on first use instead (Sources/CSecret/shim.h).
+/// Where libsecret's and GLib's headers live, for every module that imports CSecret or a module that does
+/// (TicketStore's clients load its C dependencies too): `pkg-config --cflags libsecret-1` on Debian/Ubuntu (both
+/// multiarch triples), Fedora and Arch. Given by hand because a pkgConfig entry would also link the libraries,
+/// which gkpass loads on first use instead (Sources/CSecret/shim.h). Fuzz/Package.swift repeats the list.
 let keyringHeaders: [SwiftSetting] = [
     "/usr/include/libsecret-1", "/usr/include/glib-2.0", "/usr/lib/x86_64-linux-gnu/glib-2.0/include",
     "/usr/lib/aarch64-linux-gnu/glib-2.0/include", "/usr/lib64/glib-2.0/include", "/usr/lib/glib-2.0/include",
@@ -75,7 +76,7 @@ let package = Package(
         .target(
             name: "GKPassKit",
             dependencies: ["GateKeeper", "Passport", "TicketStore", "CCrypto"],
-            swiftSettings: strict),
+            swiftSettings: strict + keyringHeaders),
 
         .executableTarget(
             name: "gkpass",
@@ -86,7 +87,7 @@ let package = Package(
                 "CProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict,
+            swiftSettings: strict + keyringHeaders,
             plugins: ["BuildCommit"]),
 
         // `gkpass --version` names the git commit of the build (a generated BuildCommit.swift).
@@ -128,7 +129,7 @@ let package = Package(
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
         .testTarget(name: "PassportTests", dependencies: ["Passport", "GKPassTestSupport"]),
         .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret", "GKPassTestSupport"], swiftSettings: keyringHeaders),
-        .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport", "TicketStore"], swiftSettings: strict),
+        .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport", "TicketStore"], swiftSettings: strict + keyringHeaders),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "GKPassTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,6 +3,13 @@
 // needs libFuzzer: scripts/fuzz builds it with --sanitize=fuzzer --sanitize=address and runs each target.
 import PackageDescription
 
+/// libsecret's and GLib's headers for the targets that reach TicketStore (its C shim includes them); the same list
+/// as keyringHeaders in ../Package.swift, which says why it is given by hand.
+let keyringHeaders: [SwiftSetting] = [
+    "/usr/include/libsecret-1", "/usr/include/glib-2.0", "/usr/lib/x86_64-linux-gnu/glib-2.0/include",
+    "/usr/lib/aarch64-linux-gnu/glib-2.0/include", "/usr/lib64/glib-2.0/include", "/usr/lib/glib-2.0/include",
+].map { .unsafeFlags(["-Xcc", "-I" + $0]) }
+
 let package = Package(
     name: "gkpass-fuzz",
     dependencies: [.package(path: "gkpass")],  // scripts/fuzz links gkpass -> .. (a path package is named after its directory)
@@ -14,8 +21,8 @@ let package = Package(
         .executableTarget(name: "FuzzPassportHeaders", dependencies: [.product(name: "Passport", package: "gkpass")]),
         .executableTarget(name: "FuzzSetCookie", dependencies: [.product(name: "Passport", package: "gkpass")]),
         .executableTarget(name: "FuzzChatPage", dependencies: [.product(name: "Passport", package: "gkpass")]),
-        .executableTarget(name: "FuzzConfig", dependencies: [.product(name: "GKPassKit", package: "gkpass")]),
-        .executableTarget(name: "FuzzDBusMessage", dependencies: [.product(name: "TicketStore", package: "gkpass")]),
+        .executableTarget(name: "FuzzConfig", dependencies: [.product(name: "GKPassKit", package: "gkpass")], swiftSettings: keyringHeaders),
+        .executableTarget(name: "FuzzDBusMessage", dependencies: [.product(name: "TicketStore", package: "gkpass")], swiftSettings: keyringHeaders),
     ],
     swiftLanguageModes: [.v6]
 )
