@@ -68,4 +68,9 @@ echo "## \`gkpass ticket\` against \`secret-tool lookup\` and \`cat\`"
 echo
 clean <"$work/ticket-ss.md"
 echo
+echo "Both read the same item over the same encrypted session (dh-ietf1024-sha256-aes128-cbc-pkcs7). secret-tool goes"
+echo "through libsecret and GDBus; gkpass speaks D-Bus on the bus socket itself (one write for the handshake, Hello and"
+echo "SearchItems; then OpenSession and GetSecret), does the key exchange in OpenSSL on a second thread, and loads"
+echo "libsecret, GLib and libcrypto only when a command needs them."
+echo
 clean <"$work/ticket-file.md"
