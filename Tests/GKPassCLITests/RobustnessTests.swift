@@ -167,6 +167,33 @@ struct RobustnessTests {
             "one login reached the sandbox: the one after the kill never sent the password, the store is checked first")
     }
 
+    @Test("a stuck keyring daemon (SIGSTOP): ticket gives up at its 5 s deadline with exit 5 and words; after SIGCONT it reads again")
+    func stuckKeyringDaemon() throws {
+        let context = try Context()
+        let gkpass = Binary.directory.path + "/gkpass"
+        let script = """
+            printf 'sandbox-demo\n' | '\(gkpass)' login demo@passport.test --network sandbox --password-stdin --store secret-service >/dev/null 2>&1 || { echo login-failed; exit 90; }
+            owner=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets | awk '/uint32/ {print $2}')
+            [ -n "$owner" ] || { echo no-owner; exit 92; }
+            kill -STOP "$owner"
+            start=$(date +%s%N)
+            '\(gkpass)' ticket demo@passport.test >/dev/null 2>stuck.err; echo "ticket=$?"
+            echo "elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))"
+            kill -CONT "$owner"
+            '\(gkpass)' ticket demo@passport.test >/dev/null; echo "after=$?"
+            cat stuck.err >&2
+            """
+        let work = context.state + "-stuck"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let run = try Self.inPrivateKeyring("cd '\(work)' || exit 99\n" + script, context: context)
+        let out = String(decoding: run.stdout, as: UTF8.self)
+        #expect(out.contains("ticket=5") && out.contains("after=0"), "\(out) \(run.stderr)")
+        #expect(run.stderr.contains("did not answer within 5 s"), "\(run.stderr)")
+        let elapsed = Self.elapsedMilliseconds(out)
+        #expect(elapsed >= 4_500 && elapsed < 10_000, "the deadline, not a hang and not an early give-up: \(elapsed) ms")
+    }
+
     @Test("a locked keyring: ticket, status and export exit 5 at once while list still lists; locked in the middle of a refresh --all, nothing is lost")
     func lockedKeyring() throws {
         let context = try Context(["--generated-accounts", "2", "--fault", "slow", "--slow-seconds", "1"])
