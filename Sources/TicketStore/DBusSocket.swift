@@ -7,6 +7,8 @@ final class DBusSocket {
     private let until: timespec
     private var framer = DBusFramer()
     private var authenticated = false
+    /// Set when the bus refused EXTERNAL: GDBus would try its other mechanisms, so the caller can hand over.
+    private(set) var authenticationRejected = false
     private var nextSerial: UInt32 = 1
 
     /// Connects (no message is sent yet). Throws `.unavailable` when nothing listens there.
@@ -99,6 +101,7 @@ final class DBusSocket {
                 continue
             }
             guard answer.0 == .ok else {
+                authenticationRejected = true
                 throw StoreError(.unavailable, "the D-Bus session bus refused gkpass's credentials (\(answer.0))")
             }
             framer.buffer.removeFirst(answer.consumed)

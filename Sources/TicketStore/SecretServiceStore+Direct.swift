@@ -6,10 +6,11 @@ internal import Glibc
 /// GDBus a line-by-line handshake and a worker thread. The session's Diffie-Hellman runs in OpenSSL
 /// (``SecretTransport``) instead of libgcrypt. Same API, same items, same encrypted transfer: only cheaper.
 ///
-/// Everything that is not the common case steps aside to libsecret (``SecretServiceStore/readSecretThroughLibsecret(account:kind:)``):
-/// a bus address that is not a Unix socket, several matching items or a locked one (libsecret picks the newest,
-/// and reports locks), and a provider that does not offer the encrypted algorithm (libsecret falls back to
-/// `plain`, which gkpass does not speak itself).
+/// Everything that is not the common case steps aside to libsecret
+/// (``SecretServiceStore/readSecretThroughLibsecret(account:kind:)``): a bus address that is not a Unix socket, a
+/// bus that refuses EXTERNAL, several matching items or a locked one (libsecret picks the newest, and reports
+/// locks), and a provider that does not offer the encrypted algorithm (libsecret falls back to `plain`, which gkpass
+/// does not speak itself).
 extension SecretServiceStore {
     enum DirectRead {
         case found(SecretBytes)
@@ -43,7 +44,13 @@ extension SecretServiceStore {
                 + DBusMessage.methodCall(
                     serial: search, destination: Self.busName, path: Self.servicePath, interface: "org.freedesktop.Secret.Service", member: "SearchItems",
                     signature: "a{ss}", body: query.bytes))
-        _ = try expect(bus.reply(to: hello, doing: "connecting to the session bus", deadline: deadline), "s", doing: "connecting to the session bus")
+        do {
+            _ = try expect(bus.reply(to: hello, doing: "connecting to the session bus", deadline: deadline), "s", doing: "connecting to the session bus")
+        } catch {
+            // A bus that wants another mechanism than EXTERNAL (a user namespace, say): GDBus knows the others.
+            if bus.authenticationRejected { return .askLibsecret }
+            throw error
+        }
         let found = try expect(bus.reply(to: search, doing: "searching the keyring", deadline: deadline), "aoao", doing: "searching the keyring")
         let unlocked: [String], locked: [String]
         do {

@@ -167,3 +167,43 @@ enum FuzzSeeds {
         return result
     }
 }
+
+/// A "bus" on a private socket that answers every authentication with REJECTED, as a bus that wants another
+/// mechanism than EXTERNAL does.
+@Suite("Direct read against a bus that refuses EXTERNAL")
+struct RejectingBusTests {
+    @Test("the direct read steps aside to libsecret (GDBus knows other mechanisms) instead of failing")
+    func stepsAside() throws {
+        let path = "/tmp/gkpass-reject-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        defer {
+            close(listener)
+            unlink(path)
+        }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0 && listen(listener, 1) == 0)
+        let server = Concurrent { () -> Bool in
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return false }
+            defer { close(client) }
+            var buffer = [UInt8](repeating: 0, count: 256)
+            _ = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress!, $0.count, 0) }
+            let answer = Array("REJECTED DBUS_COOKIE_SHA1\r\n".utf8)
+            return answer.withUnsafeBytes { send(client, $0.baseAddress!, $0.count, 0) } == answer.count
+        }
+        let store = try SecretServiceStore(environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=" + path], deadline: 5)
+        guard case .askLibsecret = try store.readSecretDirectly(account: "a@b.test", kind: .ticket) else {
+            Issue.record("a refused EXTERNAL must hand over to libsecret")
+            return
+        }
+        #expect(server.wait())
+    }
+}
