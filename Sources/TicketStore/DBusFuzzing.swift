@@ -5,7 +5,8 @@
 public enum DBusFuzzing {
     public static func check(_ bytes: [UInt8]) {
         let whole = frames(bytes, step: bytes.count)
-        let trickled = frames(bytes, step: 1)
+        // One byte at a time for inputs of message size; in 7-byte steps for long streams (the fuzzer's speed).
+        let trickled = frames(bytes, step: bytes.count <= 2048 ? 1 : 7)
         precondition(whole == trickled, "the framer's answer depends on how the bytes arrive")
         for message in whole {
             readBody(message)

@@ -261,8 +261,12 @@ public struct DBusFramer: Sendable {
         default: throw DBusWire.Malformed("endianness byte \(buffer[0])")
         }
         guard buffer[3] == 1 else { throw DBusWire.Malformed("protocol version \(buffer[3])") }
-        var fixed = DBusReader(Array(buffer[0..<16]), bigEndian: bigEndian, offset: 4)
-        let bodyLength = Int(try fixed.uint32()), serial = try fixed.uint32(), fieldsLength = Int(try fixed.uint32())
+        // Read in place: this runs on every chunk that arrives while a message is incomplete.
+        func word(_ at: Int) -> UInt32 {
+            let value = UInt32(buffer[at]) | UInt32(buffer[at + 1]) << 8 | UInt32(buffer[at + 2]) << 16 | UInt32(buffer[at + 3]) << 24
+            return bigEndian ? value.byteSwapped : value
+        }
+        let bodyLength = Int(word(4)), serial = word(8), fieldsLength = Int(word(12))
         guard bodyLength <= Self.maximumMessage, fieldsLength <= Self.maximumMessage else {
             throw DBusWire.Malformed("a message of \(bodyLength + fieldsLength) bytes")
         }
