@@ -168,10 +168,106 @@ enum FuzzSeeds {
     }
 }
 
-/// A "bus" on a private socket that answers every authentication with REJECTED, as a bus that wants another
-/// mechanism than EXTERNAL does.
-@Suite("Direct read against a bus that refuses EXTERNAL")
+/// Fake buses on a private socket: one that answers every authentication with REJECTED (as a bus that wants another
+/// mechanism than EXTERNAL does), one that declines the first SearchItems with UnknownMethod (as gnome-keyring now
+/// and then does for a client it has not registered yet).
+@Suite("Direct read against unusual buses")
 struct RejectingBusTests {
+    /// A listening socket at a fresh path, and a thread that serves one connection with `serve`.
+    static func fakeBus(_ serve: @escaping (Int32) -> Bool) -> (path: String, served: Concurrent<Bool>, listener: Int32) {
+        let path = "/tmp/gkpass-fakebus-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        listen(listener, 1)
+        let served = Concurrent { () -> Bool in
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return false }
+            defer { close(client) }
+            return serve(client)
+        }
+        return (path, served, listener)
+    }
+
+    /// A method return or an error, as a bus delivers it.
+    static func reply(serial: UInt32, to call: UInt32, error: String? = nil, signature: String, body: [UInt8]) -> [UInt8] {
+        var header = DBusWriter()
+        header.byte(UInt8(ascii: "l"))
+        header.byte(error == nil ? 2 : 3)
+        header.byte(0)
+        header.byte(1)
+        header.uint32(UInt32(body.count))
+        header.uint32(serial)
+        header.array(elementAlignment: 8) { fields in
+            fields.structure { $0.byte(5); $0.signature("u"); $0.uint32(call) }
+            if let error { fields.structure { $0.byte(4); $0.signature("s"); $0.string(error) } }
+            if !signature.isEmpty { fields.structure { $0.byte(8); $0.signature("g"); $0.signature(signature) } }
+        }
+        header.pad(to: 8)
+        return header.bytes + body
+    }
+
+    @Test("an UnknownMethod for the first SearchItems is asked again on the same connection")
+    func unknownMethodOnce() throws {
+        let bus = Self.fakeBus { client in
+            var received = DBusFramer()
+            var authenticated = false
+            var answered = 0
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while answered < 3 {
+                let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress!, $0.count, 0) }
+                guard count > 0 else { return false }
+                var bytes = Array(buffer.prefix(count))
+                if !authenticated {
+                    // NUL, the AUTH and BEGIN lines (one write); the messages follow BEGIN's CRLF.
+                    let begin = Array("BEGIN\r\n".utf8)
+                    guard bytes.first == 0, bytes.count >= begin.count,
+                        let at = (0...(bytes.count - begin.count)).first(where: { Array(bytes[$0..<$0 + begin.count]) == begin })
+                    else { return false }
+                    bytes = Array(bytes[(at + begin.count)...])
+                    authenticated = true
+                    _ = Array("OK 0123456789abcdef\r\n".utf8).withUnsafeBytes { send(client, $0.baseAddress!, $0.count, 0) }
+                }
+                received.append(bytes)
+                while let call = try? received.next() {
+                    answered += 1
+                    var body = DBusWriter()
+                    let answer: [UInt8]
+                    switch answered {
+                    case 1:
+                        body.string(":1.99")
+                        answer = Self.reply(serial: 1, to: call.serial, signature: "s", body: body.bytes)
+                    case 2:
+                        body.string("Method SearchItems is not implemented on interface org.freedesktop.Secret.Service")
+                        answer = Self.reply(serial: 2, to: call.serial, error: "org.freedesktop.DBus.Error.UnknownMethod", signature: "s", body: body.bytes)
+                    default:
+                        body.array(elementAlignment: 4) { _ in }
+                        body.array(elementAlignment: 4) { _ in }
+                        answer = Self.reply(serial: 3, to: call.serial, signature: "aoao", body: body.bytes)
+                    }
+                    _ = answer.withUnsafeBytes { send(client, $0.baseAddress!, $0.count, 0) }
+                }
+            }
+            return true
+        }
+        defer {
+            close(bus.listener)
+            unlink(bus.path)
+        }
+        let store = try SecretServiceStore(environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=" + bus.path], deadline: 5)
+        guard case .absent = try store.readSecretDirectly(account: "a@b.test", kind: .ticket) else {
+            Issue.record("the second SearchItems's answer (no items) must be the result")
+            return
+        }
+        #expect(bus.served.wait(), "the fake bus answered Hello and both searches")
+    }
+
     @Test("the direct read steps aside to libsecret (GDBus knows other mechanisms) instead of failing")
     func stepsAside() throws {
         let path = "/tmp/gkpass-reject-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
