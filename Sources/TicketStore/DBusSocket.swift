@@ -4,7 +4,9 @@ internal import Glibc
 /// EXTERNAL, and wait for replies. Every wait has the same deadline; nothing here blocks past it.
 final class DBusSocket {
     private let fd: Int32
-    private let until: timespec
+    /// Seconds the whole read may take, and when they run out (``MonotonicClock``).
+    private let deadline: Double
+    private let until: Double
     private var framer = DBusFramer()
     private var authenticated = false
     /// Set when the bus refused EXTERNAL: GDBus would try its other mechanisms, so the caller can hand over.
@@ -13,12 +15,8 @@ final class DBusSocket {
 
     /// Connects (no message is sent yet). Throws `.unavailable` when nothing listens there.
     init(_ socket: DBusAddress.UnixSocket, deadline: Double) throws(StoreError) {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let whole = Int(deadline), fraction = Int((deadline - Double(whole)) * 1e9)
-        var end = timespec(tv_sec: now.tv_sec + whole, tv_nsec: now.tv_nsec + fraction)
-        if end.tv_nsec >= 1_000_000_000 { end.tv_sec += 1; end.tv_nsec -= 1_000_000_000 }
-        until = end
+        self.deadline = deadline
+        until = MonotonicClock.now() + deadline
         fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw StoreError(.unavailable, "cannot create a socket for the session bus: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
@@ -60,11 +58,9 @@ final class DBusSocket {
     }
 
     /// Reads what the socket has, waiting until the deadline; throws `.timeout` past it and `.unavailable` at EOF.
-    private func receive(_ doing: String, deadline: Double) throws(StoreError) -> [UInt8] {
+    private func receive(_ doing: String) throws(StoreError) -> [UInt8] {
         while true {
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            let left = (until.tv_sec - now.tv_sec) * 1000 + (until.tv_nsec - now.tv_nsec) / 1_000_000
+            let left = Int((until - MonotonicClock.now()) * 1000)
             guard left > 0 else {
                 throw StoreError(.timeout, "the keyring did not answer within \(Int(deadline)) s while \(doing)",
                     hint: "is the keyring daemon stuck? Use --store file to bypass it")
@@ -89,7 +85,7 @@ final class DBusSocket {
 
     /// The reply to `serial` (a method return or an error); other messages (signals such as NameAcquired) are
     /// skipped. The bus's authentication answer is read first, once.
-    func reply(to serial: UInt32, doing: String, deadline: Double) throws(StoreError) -> DBusMessage {
+    func reply(to serial: UInt32, doing: String) throws(StoreError) -> DBusMessage {
         func malformed(_ error: DBusWire.Malformed) -> StoreError {
             StoreError(.unavailable, "the session bus sent a \(error) while \(doing)")
         }
@@ -97,7 +93,7 @@ final class DBusSocket {
             let answer: (DBusAuthentication.Reply, consumed: Int)?
             do { answer = try DBusAuthentication.reply(framer.buffer) } catch { throw malformed(error) }
             guard let answer else {
-                framer.append(try receive(doing, deadline: deadline))
+                framer.append(try receive(doing))
                 continue
             }
             guard answer.0 == .ok else {
@@ -114,7 +110,7 @@ final class DBusSocket {
                 if (message.kind == .methodReturn || message.kind == .error) && message.replySerial == serial { return message }
                 continue
             }
-            framer.append(try receive(doing, deadline: deadline))
+            framer.append(try receive(doing))
         }
     }
 }

@@ -39,30 +39,29 @@ extension SecretServiceStore {
                 }
             }
         }
+        func searchItems(_ serial: UInt32) -> [UInt8] {
+            Self.serviceCall(serial, Self.servicePath, "Service", "SearchItems", signature: "a{ss}", body: query.bytes)
+        }
         try bus.send(
             DBusAuthentication.request(uid: getuid())
                 + DBusMessage.methodCall(serial: hello, destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "Hello")
-                + DBusMessage.methodCall(
-                    serial: search, destination: Self.busName, path: Self.servicePath, interface: "org.freedesktop.Secret.Service", member: "SearchItems",
-                    signature: "a{ss}", body: query.bytes))
+                + searchItems(search))
         do {
-            _ = try expect(bus.reply(to: hello, doing: "connecting to the session bus", deadline: deadline), "s", doing: "connecting to the session bus")
+            _ = try expect(bus.reply(to: hello, doing: "connecting to the session bus"), "s", doing: "connecting to the session bus")
         } catch {
             // A bus that wants another mechanism than EXTERNAL (a user namespace, say): GDBus knows the others.
             if bus.authenticationRejected { return .askLibsecret }
             throw error
         }
-        var searched = try bus.reply(to: search, doing: "searching the keyring", deadline: deadline)
+        var searched = try bus.reply(to: search, doing: "searching the keyring")
         if searched.errorName == Self.unknownMethod {
             // gnome-keyring registers a new client from an idle callback its message filter schedules, and now and
             // then handles the client's first call before that (its handler then declines, and GDBus answers
             // UnknownMethod). libsecret never shows it: its first call is a property read that needs no client.
             // By the time the error is here the client exists; asking again settles it (CI saw it once in ~300).
             let again = bus.serial()
-            try bus.send(DBusMessage.methodCall(
-                serial: again, destination: Self.busName, path: Self.servicePath, interface: "org.freedesktop.Secret.Service", member: "SearchItems",
-                signature: "a{ss}", body: query.bytes))
-            searched = try bus.reply(to: again, doing: "searching the keyring", deadline: deadline)
+            try bus.send(searchItems(again))
+            searched = try bus.reply(to: again, doing: "searching the keyring")
         }
         if searched.errorName == Self.unknownMethod { return .askLibsecret }
         let found = try expect(searched, "aoao", doing: "searching the keyring")
@@ -81,25 +80,20 @@ extension SecretServiceStore {
         offer.signature("ay")
         offer.byteArray(transport.publicKey)
         let open = bus.serial()
-        try bus.send(DBusMessage.methodCall(
-            serial: open, destination: Self.busName, path: Self.servicePath, interface: "org.freedesktop.Secret.Service", member: "OpenSession",
-            signature: "sv", body: offer.bytes))
-        let opened = try bus.reply(to: open, doing: "opening a session with the keyring", deadline: deadline)
+        try bus.send(Self.serviceCall(open, Self.servicePath, "Service", "OpenSession", signature: "sv", body: offer.bytes))
+        let opened = try bus.reply(to: open, doing: "opening a session with the keyring")
         // A provider with `plain` only (NotSupported), or one that does not know the call: libsecret copes.
         if opened.kind == .error, opened.errorName == "org.freedesktop.DBus.Error.NotSupported" || opened.errorName == Self.unknownMethod {
             return .askLibsecret
         }
+        let answer = try expect(opened, "vo", doing: "opening a session with the keyring")
         let servicePublicKey: [UInt8], session: String
-        do {
-            var reader = try expect(opened, "vo", doing: "opening a session with the keyring").bodyReader()
+        do throws(DBusWire.Malformed) {
+            var reader = answer.bodyReader()
             guard try reader.signature() == "ay" else { throw DBusWire.Malformed("OpenSession's output is not a byte array") }
             servicePublicKey = try reader.byteArray()
             session = try reader.string()
-        } catch let error as DBusWire.Malformed {
-            throw Self.garbled(error, doing: "opening a session with the keyring")
-        } catch let error as StoreError {
-            throw error
-        } catch { throw StoreError(.unavailable, "\(error)") }
+        } catch { throw Self.garbled(error, doing: "opening a session with the keyring") }
         // The session key on the second core while the secret is on its way.
         let sessionKey = Concurrent { () -> Result<SecretBytes, StoreError> in
             Result { () throws(StoreError) in try transport.sessionKey(servicePublicKey: servicePublicKey) }
@@ -109,14 +103,10 @@ extension SecretServiceStore {
         sessionArgument.string(session)
         let get = bus.serial(), close = bus.serial()
         try bus.send(
-            DBusMessage.methodCall(
-                serial: get, destination: Self.busName, path: unlocked[0], interface: "org.freedesktop.Secret.Item", member: "GetSecret",
-                signature: "o", body: sessionArgument.bytes)
+            Self.serviceCall(get, unlocked[0], "Item", "GetSecret", signature: "o", body: sessionArgument.bytes)
                 // The session ends with this read (the service also ends it when we disconnect).
-                + DBusMessage.methodCall(
-                    serial: close, destination: Self.busName, path: session, interface: "org.freedesktop.Secret.Session", member: "Close",
-                    flags: DBusMessage.noReplyExpected))
-        let secret = try expect(bus.reply(to: get, doing: "reading \(account) from the keyring", deadline: deadline), "(oayays)", doing: "reading \(account) from the keyring")
+                + Self.serviceCall(close, session, "Session", "Close", flags: DBusMessage.noReplyExpected))
+        let secret = try expect(bus.reply(to: get, doing: "reading \(account) from the keyring"), "(oayays)", doing: "reading \(account) from the keyring")
         let parameters: [UInt8], value: [UInt8]
         do {
             var reader = secret.bodyReader()
@@ -127,6 +117,15 @@ extension SecretServiceStore {
         } catch { throw Self.garbled(error, doing: "reading \(account) from the keyring") }
         let key = try sessionKey.wait().get()
         return .found(try transport.decrypt(key: key, parameters: parameters, value: value))
+    }
+
+    /// A call to `member` of the Secret Service's `org.freedesktop.Secret.<interface>` on the object at `path`.
+    static func serviceCall(
+        _ serial: UInt32, _ path: String, _ interface: String, _ member: String, signature: String = "", body: [UInt8] = [], flags: UInt8 = 0
+    ) -> [UInt8] {
+        DBusMessage.methodCall(
+            serial: serial, destination: busName, path: path, interface: "org.freedesktop.Secret." + interface, member: member,
+            signature: signature, body: body, flags: flags)
     }
 
     /// The reply if it is a method return of `signature`; an error reply in words.

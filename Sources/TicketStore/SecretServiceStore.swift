@@ -94,12 +94,7 @@ public final class SecretServiceStore: TicketStore {
             pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
             pthread_cond_init(condition, &attributes)
             pthread_condattr_destroy(&attributes)
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            let whole = Int(seconds), fraction = Int((seconds - Double(whole)) * 1e9)
-            var deadline = timespec(tv_sec: now.tv_sec + whole, tv_nsec: now.tv_nsec + fraction)
-            if deadline.tv_nsec >= 1_000_000_000 { deadline.tv_sec += 1; deadline.tv_nsec -= 1_000_000_000 }
-            until = deadline
+            until = MonotonicClock.moment(after: seconds)
             let retained = Unmanaged.passRetained(self).toOpaque()
             if pthread_create(&thread, nil, { raw in
                 let watchdog = Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue()

@@ -17,7 +17,7 @@ internal import Glibc
 final class SecretTransport {
     static let algorithm = "dh-ietf1024-sha256-aes128-cbc-pkcs7"
     /// RFC 2409 §6.2, the Second Oakley Group: the 1024-bit MODP prime, generator 2.
-    static let prime: [UInt8] = hexBytes(
+    static let prime: [UInt8] = Hex.bytes(
         "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
             + "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
             + "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF")
@@ -170,15 +170,5 @@ final class SecretTransport {
             throw StoreError(.corrupt, "the secret from the Secret Service does not decrypt with the session key (bad padding)")
         }
         return SecretBytes(plain.prefix(Int(written + last)))
-    }
-
-    static func hexBytes(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var high: UInt8?
-        for unit in text.utf8 {
-            let nibble = unit <= 0x39 ? unit - 0x30 : (unit | 0x20) - 0x61 + 10
-            if let h = high { bytes.append(h << 4 | nibble); high = nil } else { high = nibble }
-        }
-        return bytes
     }
 }
