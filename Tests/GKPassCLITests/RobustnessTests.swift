@@ -147,9 +147,7 @@ struct RobustnessTests {
         let script = """
             printf 'sandbox-demo\n' | '\(gkpass)' login demo@passport.test --network sandbox --password-stdin --store secret-service >/dev/null 2>&1 || { echo login-failed; exit 90; }
             '\(gkpass)' ticket demo@passport.test >/dev/null || { echo read-failed; exit 91; }
-            # The daemon that owns org.freedesktop.secrets on this private bus, and only it.
-            owner=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets | awk '/uint32/ {print $2}')
-            [ -n "$owner" ] || { echo no-owner; exit 92; }
+            \(Self.findKeyringOwner)
             kill -9 "$owner"; sleep 0.3
             start=$(date +%s%N)
             '\(gkpass)' ticket demo@passport.test; echo "ticket=$?"
@@ -173,8 +171,7 @@ struct RobustnessTests {
         let gkpass = Binary.directory.path + "/gkpass"
         let script = """
             printf 'sandbox-demo\n' | '\(gkpass)' login demo@passport.test --network sandbox --password-stdin --store secret-service >/dev/null 2>&1 || { echo login-failed; exit 90; }
-            owner=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets | awk '/uint32/ {print $2}')
-            [ -n "$owner" ] || { echo no-owner; exit 92; }
+            \(Self.findKeyringOwner)
             kill -STOP "$owner"
             start=$(date +%s%N)
             '\(gkpass)' ticket demo@passport.test >/dev/null 2>stuck.err; echo "ticket=$?"
@@ -228,6 +225,13 @@ struct RobustnessTests {
         let elapsed = Self.elapsedMilliseconds(out)
         #expect(elapsed < 10_000, "locked is reported at once: \(elapsed) ms")
     }
+
+    /// Shell lines that set `owner` to the PID of the daemon that owns org.freedesktop.secrets on the script's
+    /// private bus, and only it (exit 92 when nobody does).
+    static let findKeyringOwner = """
+        owner=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets | awk '/uint32/ {print $2}')
+        [ -n "$owner" ] || { echo no-owner; exit 92; }
+        """
 
     /// Runs `script` with /bin/sh on a bus of its own (no service activation) with a fresh, unlocked gnome-keyring
     /// already started, and removes the keyring's data afterwards.

@@ -152,19 +152,8 @@ struct DBusWireTests {
 /// Seeds of Fuzz/Corpus/FuzzDBusMessage, for tests that want real captured bytes.
 enum FuzzSeeds {
     static func bytes(_ name: String) -> [UInt8]? {
-        var path = #filePath
-        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
-        let file = path + "/Fuzz/Corpus/FuzzDBusMessage/" + name
-        guard let handle = fopen(file, "rb") else { return nil }
-        defer { fclose(handle) }
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, handle)
-            if count <= 0 { break }
-            result += buffer.prefix(count)
-        }
-        return result
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return FileManager.default.contents(atPath: root.appendingPathComponent("Fuzz/Corpus/FuzzDBusMessage/\(name)").path).map { Array($0) }
     }
 }
 
@@ -182,10 +171,10 @@ struct RejectingBusTests {
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
         }
-        _ = withUnsafePointer(to: &address) {
+        let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        listen(listener, 1)
+        #expect(listener >= 0 && bound == 0 && listen(listener, 1) == 0, "the fake bus listens at \(path)")
         let served = Concurrent { () -> Bool in
             let client = accept(listener, nil, nil)
             guard client >= 0 else { return false }
@@ -270,36 +259,21 @@ struct RejectingBusTests {
 
     @Test("the direct read steps aside to libsecret (GDBus knows other mechanisms) instead of failing")
     func stepsAside() throws {
-        let path = "/tmp/gkpass-reject-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(listener >= 0)
-        defer {
-            close(listener)
-            unlink(path)
-        }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        #expect(bound == 0 && listen(listener, 1) == 0)
-        let server = Concurrent { () -> Bool in
-            let client = accept(listener, nil, nil)
-            guard client >= 0 else { return false }
-            defer { close(client) }
+        let bus = Self.fakeBus { client in
             var buffer = [UInt8](repeating: 0, count: 256)
             _ = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress!, $0.count, 0) }
             let answer = Array("REJECTED DBUS_COOKIE_SHA1\r\n".utf8)
             return answer.withUnsafeBytes { send(client, $0.baseAddress!, $0.count, 0) } == answer.count
         }
-        let store = try SecretServiceStore(environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=" + path], deadline: 5)
+        defer {
+            close(bus.listener)
+            unlink(bus.path)
+        }
+        let store = try SecretServiceStore(environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=" + bus.path], deadline: 5)
         guard case .askLibsecret = try store.readSecretDirectly(account: "a@b.test", kind: .ticket) else {
             Issue.record("a refused EXTERNAL must hand over to libsecret")
             return
         }
-        #expect(server.wait())
+        #expect(bus.served.wait())
     }
 }

@@ -6,7 +6,7 @@ import Testing
 /// SecretServiceStoreTests.
 @Suite("Secret Service transport encryption")
 struct SecretTransportTests {
-    static func hex(_ text: String) -> [UInt8] { SecretTransport.hexBytes(text) }
+    static func hex(_ text: String) -> [UInt8] { Hex.bytes(text) }
 
     @Test("the group is RFC 2409's Second Oakley Group: 1024 bits, 64 bits of ones at both ends")
     func group() {
