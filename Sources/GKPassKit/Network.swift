@@ -57,14 +57,19 @@ public struct Network: Sendable, Equatable {
     public var gatekeeperVersion: GateKeeperVersion
     public var truncateHost: Bool
     public var blobLayout: PassportBlob.Layout
-    /// Seconds a ticket lives when the server gives no expiry.
+    /// Seconds a ticket lives when the server gives no expiry (Messenger-style servers: seconds to minutes).
     public var ticketLifetime: Int64
+    /// Hosts besides the DA's own that a `da-status=redir` may send the password to (a second DA such as
+    /// `loginnet.passport.com`). Lower case; compared exactly.
+    public var daHosts: [String]
+    /// How the Passport blob goes to the IRCX server: the OCX's slices of 480 bytes, or one line.
+    public var passportSlices: PassportSlicing
 
     public init(
         name: String, flow: Flow, nexusURL: String? = nil, webLoginURL: String? = nil, siteID: String = Network.chatSiteID,
         chatRoomURL: String? = nil, caFile: String? = nil, server: Endpoint? = nil, directory: Endpoint? = nil,
         gatekeeperVersion: GateKeeperVersion = .v3, truncateHost: Bool = true, blobLayout: PassportBlob.Layout = .ticketProfile,
-        ticketLifetime: Int64 = 86_400
+        ticketLifetime: Int64 = 86_400, daHosts: [String] = [], passportSlices: PassportSlicing = .ocx
     ) {
         self.name = name
         self.flow = flow
@@ -79,6 +84,8 @@ public struct Network: Sendable, Equatable {
         self.truncateHost = truncateHost
         self.blobLayout = blobLayout
         self.ticketLifetime = ticketLifetime
+        self.daHosts = daHosts
+        self.passportSlices = passportSlices
     }
 
     /// MSN Chat's Passport site ID (protocol.md §3b).
@@ -152,5 +159,20 @@ public struct Network: Sendable, Equatable {
     /// The network called `name`, reading config.toml from the usual place.
     public static func named(_ name: String, environment: [String: String]) throws(GKPassError) -> Network {
         try named(name, config: try NetworkConfig.load(environment: environment), environment: environment)
+    }
+}
+
+extension Network {
+    /// `text` as a bare host name in lower case (`[v6]` without brackets), or nil when it carries a scheme, port,
+    /// path, user or space: a list of hosts must not be read as anything else.
+    public static func hostName(_ text: String) -> String? {
+        var host = Substring(text)
+        let bracketed = host.hasPrefix("[") && host.hasSuffix("]")
+        if bracketed { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty, host.utf8.count <= 253,
+            host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":") }),
+            bracketed == host.contains(":")
+        else { return nil }
+        return host.lowercased()
     }
 }

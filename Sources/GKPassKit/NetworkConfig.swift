@@ -33,6 +33,7 @@ public struct NetworkConfig: Sendable, Equatable {
     static let networkKeys: [String] = [
         "flow", "nexus_url", "login_url", "site_id", "chat_room_url", "ca_file", "server", "directory",
         "gatekeeper_version", "truncate_host", "blob_layout", "ticket_lifetime",
+        "da_hosts", "passport_slices",
     ]
 
     /// `$GKPASS_CONFIG`, else `$XDG_CONFIG_HOME/gkpass/config.toml`, else `~/.config/gkpass/config.toml`.
@@ -200,6 +201,23 @@ public struct NetworkConfig: Sendable, Equatable {
                 throw fail(line("ticket_lifetime"), "\(label).ticket_lifetime must be seconds or a duration such as \"24h\"")
             }
             network.ticketLifetime = seconds
+        }
+        if let value = body["da_hosts"]?.value {
+            guard case .array(let items) = value else {
+                throw fail(line("da_hosts"), "\(label).da_hosts must be a list of host names, such as [\"loginnet.passport.com\"]")
+            }
+            for item in items {
+                guard case .string(let host) = item, let normalized = Network.hostName(host) else {
+                    throw fail(line("da_hosts"), "\(label).da_hosts holds something that is not a host name (no scheme, port or path)")
+                }
+                network.daHosts.append(normalized)
+            }
+        }
+        if let text = try string("passport_slices") {
+            guard let slicing = PassportSlicing(rawValue: text) else {
+                throw fail(line("passport_slices"), "\(label).passport_slices must be \"ocx\" or \"one-line\"")
+            }
+            network.passportSlices = slicing
         }
         return network
     }

@@ -95,3 +95,37 @@ extension PassportBlob: CustomStringConvertible {
     /// Lengths only: the strings are Passport credentials.
     public var description: String { "PassportBlob(\(first.count) + \(second.count) bytes)" }
 }
+
+/// How a client hands the Passport blob to the IRCX server after `AUTH GateKeeperPassport S :OK` (protocol.md §2.2).
+public enum PassportSlicing: String, Sendable, CaseIterable {
+    /// The original control's way, which irc7-sspi's server expects: slices of at most ``PassportBlob/sliceSize``
+    /// bytes, one `AUTH … S :` line each, the server answering `S :OK` after every full slice. A blob whose length
+    /// is a multiple of the slice size ends with an empty slice, so the server knows it is complete.
+    case ocx
+    /// The whole blob on one line, as MSNLD/irc7 reads it (up to its 1,024-byte input limit).
+    case oneLine = "one-line"
+}
+
+extension PassportBlob {
+    /// The OCX's slice size (irc7-sspi `src/passport.rs`, protocol.md §2.2).
+    public static let sliceSize = 480
+
+    /// `blob` cut the way `slicing` sends it, in order. `.oneLine` is the blob itself; `.ocx` is slices of
+    /// ``sliceSize`` bytes, plus an empty slice when the last one is full (a blob of exactly 480 bytes is two
+    /// slices: 480 bytes, then nothing). A slice is never escaped here; each goes through `AuthMessage`.
+    public static func slices(_ blob: [UInt8], _ slicing: PassportSlicing) -> [ArraySlice<UInt8>] {
+        switch slicing {
+        case .oneLine:
+            return [blob[...]]
+        case .ocx:
+            var out: [ArraySlice<UInt8>] = []
+            var start = 0
+            while blob.count - start >= sliceSize {
+                out.append(blob[start..<(start + sliceSize)])
+                start += sliceSize
+            }
+            out.append(blob[start...])
+            return out
+        }
+    }
+}
