@@ -138,3 +138,108 @@ struct ChatPageTests {
         #expect(WebLoginError.describe("E5A").message.contains("password"))
     }
 }
+
+/// The success answers of the Passport servers in the wild (docs/passport-dialects.md), parsed to the same tickets.
+@Suite("Passport dialects")
+struct PassportDialectTests {
+    @Test("every success form servers send", arguments: [
+        // MS-PASS 2.2.11 / MSN 2003 capture.
+        ("Passport1.4 da-status=success,tname=MSPAuth,tname=MSPProf,tname=MSPSec,from-PP='t=T1$$&p=P1==',ru=http://messenger.msn.com", "T1$$", "P1=="),
+        // Messenger revival servers: a bare token, no profile.
+        ("Passport1.4 da-status=success,from-PP='t0k3n*!$$'", "t0k3n*!$$", ""),
+        // A bare base64 token keeps its padding.
+        ("Passport1.4 da-status=success,from-PP='YWJj/+=='", "YWJj/+==", ""),
+        // t= alone.
+        ("Passport1.4 da-status=success,from-PP='t=T2'", "T2", ""),
+        // Keys in another order, fields in another order, names in another case.
+        ("Passport1.4 from-PP='p=P3&t=T3',ru=http://x,da-status=success", "T3", "P3"),
+        ("passport1.4 DA-Status=Success,From-PP='t=T4&p=P4'", "T4", "P4"),
+        // The msnp-wiki revision's spelling.
+        ("Passport1.4 dastatus=success,from-PP='t=T5&p=P5'", "T5", "P5"),
+        // An empty profile is legal.
+        ("Passport1.4 da-status=success,from-PP='t=T6&p='", "T6", ""),
+    ])
+    func success(header: String, ticket: String, profile: String) {
+        #expect(PassportHeaders.status(header) == .success(ticket: ticket, profile: profile))
+    }
+
+    @Test("answers no client can read are nil, never a success with an empty or made-up ticket", arguments: [
+        "Passport1.4 da-status=success", "Passport1.4 da-status=success,from-PP=''", "Passport1.4 da-status=success,from-PP='p=only'",
+        "Passport1.4 da-status=success,from-PP='t=&p=x'", "Passport1.4 da-status=success,from-PP='t=a b'",
+        "Passport1.4 da-status=success,from-PP='two words'", "Passport1.4 da-status=maybe,from-PP='t=a'", "Basic da-status=success,from-PP='t=a'",
+    ])
+    func unreadable(header: String) {
+        #expect(PassportHeaders.status(header) == nil)
+    }
+}
+
+/// Where a DA's redirect may take the password (issue #15: "The password's path").
+@Suite("Passport DA redirects")
+struct DARedirectTests {
+    static let da = PassportURL("https://login.example.net/login2.srf")!
+
+    static func response(_ status: Int, location: String, redir: Bool) -> HTTPResponse {
+        var headers: [(name: String, value: String)] = [("Location", location)]
+        if redir { headers.append(("Authentication-Info", "Passport1.4 da-status=redir")) }
+        return HTTPResponse(status: status, headers: headers, body: [])
+    }
+
+    @Test("followed: da-status=redir to the DA's own host or a da_hosts host; a bare 302 from the nexus's DA itself")
+    func followed() throws {
+        let own = try TweenerLogin.followable(Self.response(302, location: "/pp/login2.srf?lc=1033", redir: true), from: Self.da, da: Self.da, daHosts: [])
+        #expect(own.host == "login.example.net" && own.path == "/pp/login2.srf")
+        let second = try TweenerLogin.followable(
+            Self.response(302, location: "https://loginnet.example.net/login2.srf", redir: true), from: Self.da, da: Self.da, daHosts: ["loginnet.example.net"])
+        #expect(second.host == "loginnet.example.net")
+        let bare = try TweenerLogin.followable(Self.response(302, location: "/x/login2.srf", redir: false), from: Self.da, da: Self.da, daHosts: [])
+        #expect(bare.path == "/x/login2.srf")
+    }
+
+    @Test("refused, naming the host: off the list, plain http, a bare 3xx from a hop that is not the nexus's DA, no Location", arguments: [
+        (302, "https://evil.example.org/login2.srf", true, "https://login.example.net/login2.srf", "evil.example.org"),
+        (302, "https://loginnet.example.net.evil.test/login2.srf", true, "https://login.example.net/login2.srf", "loginnet.example.net.evil.test"),
+        (302, "http://login.example.net/login2.srf", true, "https://login.example.net/login2.srf", "plain http://login.example.net"),
+        (307, "https://login.example.net/other.srf", false, "https://login.example.net/login2.srf", "without da-status=redir"),
+        (302, "https://login.example.net/z.srf", false, "https://login.example.net/second.srf", "without da-status=redir"),
+    ])
+    func refused(status: Int, location: String, redir: Bool, from: String, named: String) {
+        do {
+            _ = try TweenerLogin.followable(
+                Self.response(status, location: location, redir: redir), from: PassportURL(from)!, da: Self.da, daHosts: ["loginnet.example.net"])
+            Issue.record("followed \(location)")
+        } catch {
+            #expect(error.kind == .unreadable && !error.isTransient)
+            #expect(error.message.contains(named), "\(error.message)")
+        }
+    }
+}
+
+@Suite("The -v trace's redaction")
+struct RedactionTests {
+    @Test("Passport headers keep their shape: field names, da-status, t=/p= structure and lengths; values are keyed fingerprints")
+    func shape() {
+        let password = "hunter2,x"
+        let header = PassportHeaders.tweenerAuthorization(member: "alice@hotmail.com", password: password)
+        let traced = Redaction.header("Authorization", header)
+        #expect(traced.hasPrefix("Passport1.4 OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger.msn.com,sign-in=‹redacted:"))
+        #expect(traced.contains(",pwd=‹redacted:") && traced.contains(" len=11›"), "\(traced)")
+        #expect(!traced.contains("hunter2") && !traced.contains("alice"))
+        let info = Redaction.header("authentication-info", "Passport1.4 da-status=success,tname=MSPAuth,from-PP='t=TTTT&p=PP',ru=http://m")
+        #expect(info.hasPrefix("Passport1.4 da-status=success,tname=MSPAuth,from-PP='t=‹redacted:"))
+        #expect(info.contains(" len=4›&p=‹redacted:") && info.hasSuffix(" len=2›',ru=http://m"), "\(info)")
+        #expect(Redaction.header("Cookie", "MSPAuth=abc; MSPProf=de").hasPrefix("MSPAuth=‹redacted:"))
+        #expect(!Redaction.header("Cookie", "MSPAuth=abc; MSPProf=de").contains("abc"))
+    }
+
+    @Test("fingerprints are 8 hex digits of a keyed HMAC: stable within the run, not an unkeyed hash of the value")
+    func keyed() {
+        let a = Redaction.fingerprint("sandbox-demo"), b = Redaction.fingerprint("sandbox-demo")
+        #expect(a == b && a != Redaction.fingerprint("sandbox-demO"))
+        let hex = a.dropFirst("‹redacted:".count).prefix(8)
+        #expect(hex.count == 8 && hex.allSatisfy(\.isHexDigit))
+        // The old unkeyed FNV-1a of the value must not be what is printed.
+        var fnv: UInt32 = 0x811C_9DC5
+        for byte in "sandbox-demo".utf8 { fnv = (fnv ^ UInt32(byte)) &* 0x0100_0193 }
+        #expect(!a.contains(String(fnv, radix: 16)))
+    }
+}
