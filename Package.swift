@@ -66,7 +66,11 @@ let package = Package(
         .target(name: "GateKeeper", dependencies: ["CCrypto"], swiftSettings: strict),
 
         // The HTTPS Passport login flows over libcurl. Knows nothing of storage.
-        .target(name: "Passport", dependencies: ["CCurl"], swiftSettings: strict),
+        // swift-crypto keys the -v trace's fingerprints (HMAC-SHA256 under a per-run random key, Redaction).
+        .target(
+            name: "Passport",
+            dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
 
         // Where tickets live: the Secret Service (libsecret; the hot read over GDBus with OpenSSL's Diffie-Hellman,
         // see SecretTransport.swift) and a private file store, with per-account locks.
@@ -75,7 +79,7 @@ let package = Package(
         // The use cases the CLI composes.
         .target(
             name: "GKPassKit",
-            dependencies: ["GateKeeper", "Passport", "TicketStore", "CCrypto"],
+            dependencies: ["GateKeeper", "Passport", "TicketStore", "CCrypto", "CProcess"],
             swiftSettings: strict + keyringHeaders),
 
         .executableTarget(

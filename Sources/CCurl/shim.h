@@ -122,6 +122,11 @@ static inline CURLcode gk_curl_easy_getinfo_string(CURL *_Nonnull curl, CURLINFO
     return gk_curl_table.easy_getinfo(curl, info, value);
 }
 
+static inline CURLcode gk_curl_easy_getinfo_certinfo(CURL *_Nonnull curl,
+                                                     struct curl_certinfo *_Nullable *_Nonnull value) {
+    return gk_curl_table.easy_getinfo(curl, CURLINFO_CERTINFO, value);
+}
+
 /// Why: CURLVERSION_NOW is a macro naming the newest struct layout this header knows, which Swift does not import.
 static inline curl_version_info_data *_Nonnull gk_curl_version_info(void) {
     return gk_curl_table.version_info(CURLVERSION_NOW);

@@ -28,10 +28,15 @@ public struct GKPassError: Error, Sendable, CustomStringConvertible {
     /// How to fix it, when there is something the user can do.
     public let hint: String?
 
-    public init(_ exitCode: ExitCode, _ message: String, hint: String? = nil) {
+    /// Whether trying again later may help (connect failures, timeouts, resets, 5xx): `refresh` retries only these.
+    /// An answer that could not be read is exit 7 too, but never transient: the password is sent once per login.
+    public let transient: Bool
+
+    public init(_ exitCode: ExitCode, _ message: String, hint: String? = nil, transient: Bool = false) {
         self.exitCode = exitCode
         self.message = message
         self.hint = hint
+        self.transient = transient
     }
 
     public var description: String { message }

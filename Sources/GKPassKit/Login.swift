@@ -114,21 +114,22 @@ public struct Login {
 }
 
 extension Login {
-    /// Tweener: the DA from the nexus cache when fresh, else from the nexus. When a cached DA cannot be reached
-    /// or answers like no DA would, the cache is dropped and the nexus asked once; a rejection is never retried.
+    /// Tweener: the DA from the nexus cache when fresh, else from the nexus. Only when a cached DA cannot be reached
+    /// at all (nothing was sent) is the cache dropped and the nexus asked once; any answer from it, readable or
+    /// not, is final, so the password is sent once per login.
     func tweenerSignIn(_ session: PassportSession, nexus: PassportURL, password: String, cache: NexusCache?, trace: ((String) -> Void)?) throws(PassportError) -> PassportTickets {
         if let cached = cache?.lookup(network: network.name, nexus: nexus.description, now: now), let da = PassportURL(cached.da) {
             trace?("nexus: DA \(da.host) from the cache (\(AccountSummary.describe(remaining: max(1, now - cached.fetched))) old)")
             do {
-                return try TweenerLogin.signIn(session, da: da, member: account, password: password)
-            } catch where error.kind == .network || error.kind == .server || error.kind == .redirectLoop {
+                return try TweenerLogin.signIn(session, da: da, member: account, password: password, daHosts: Set(network.daHosts))
+            } catch where error.kind == .unreachable {
                 trace?("nexus: the cached DA failed (\(error.message)); asking the nexus")
                 cache?.forget(network: network.name)
             }
         }
         let da = try TweenerLogin.discoverDA(session, nexus: nexus)
         cache?.remember(network: network.name, nexus: nexus.description, da: da.description, now: now)
-        return try TweenerLogin.signIn(session, da: da, member: account, password: password)
+        return try TweenerLogin.signIn(session, da: da, member: account, password: password, daHosts: Set(network.daHosts))
     }
 }
 
@@ -138,9 +139,9 @@ extension GKPassError {
         let code: ExitCode
         switch error.kind {
         case .rejected: code = .reauthenticate
-        case .network, .tls, .server, .redirectLoop: code = .network
+        case .unreachable, .network, .tls, .server, .unreadable, .redirectLoop: code = .network
         case .configuration: code = .usage
         }
-        self.init(code, "\(error.message) while \(doing)", hint: error.hint)
+        self.init(code, "\(error.message) while \(doing)", hint: error.hint, transient: error.isTransient)
     }
 }

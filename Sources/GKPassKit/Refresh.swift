@@ -8,7 +8,8 @@ public struct Refresh: Sendable {
     /// Refresh when the ticket has less than this many seconds left.
     public var threshold: Int64
     public var lockTimeout: Double
-    /// Extra attempts after a transient failure (exit 7); rejections (exit 4) are never retried.
+    /// Extra attempts after a transient failure (connect, timeout, reset, 5xx); rejections (exit 4) and answers
+    /// that could not be read are never retried, so they cost one password send.
     public var retries: Int
     /// The first backoff in seconds; it doubles per attempt, capped at `maximumBackoff`.
     public var backoff: Double = 1
@@ -78,7 +79,7 @@ public struct Refresh: Sendable {
                     do throws(StoreError) { try login.keep(set, password: SecretBytes?.none, in: store, ladder: ladder) } catch { throw GKPassError(store: error) }
                 }
                 return .refreshed(expires: TicketSet.format(set.expires), attempts: attempt)
-            } catch where error.exitCode == .network && attempt <= retries {
+            } catch where error.transient && attempt <= retries {
                 let delay = min(backoff * Double(1 << (attempt - 1)), Self.maximumBackoff)
                 trace?("\(account): \(error.message); retrying in \(delay) s")
                 if let sleep { sleep(delay) } else { usleep(UInt32(delay * 1_000_000)) }

@@ -21,6 +21,12 @@ public struct HTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
     /// The first header called `name`, case-insensitively.
     public func header(_ name: String) -> String? {
         let lowered = name.lowercased()
@@ -96,7 +102,12 @@ public final class HTTPClient {
         ok = ok && gk_curl_easy_setopt_long(handle, CURLOPT_TIMEOUT, options.totalTimeout) == CURLE_OK
         ok = ok && gk_curl_easy_setopt_string(handle, CURLOPT_USERAGENT, options.userAgent) == CURLE_OK
         ok = ok && gk_curl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)) == CURLE_OK
-        if let caFile = options.caFile { ok = ok && gk_curl_easy_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK }
+        if let caFile = options.caFile {
+            // Instead of the system's store, not beside it: libcurl's built-in CA path (/etc/ssl/certs on Debian)
+            // would otherwise still be searched.
+            ok = ok && gk_curl_easy_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK
+            ok = ok && gk_curl_easy_setopt_string(handle, CURLOPT_CAPATH, nil) == CURLE_OK
+        }
         guard ok else {
             gk_curl_easy_cleanup(handle)
             errorBuffer.deallocate()
@@ -140,7 +151,7 @@ public final class HTTPClient {
     /// Performs `request` and returns the response, whatever its status. Throws only for transport failures.
     public func send(_ request: HTTPRequest) throws(PassportError) -> HTTPResponse {
         if request.url.scheme == "http" && !options.allowHTTP {
-            throw PassportError(.configuration, "refusing to send a Passport request over plain HTTP to \(request.url.host)")
+            throw PassportError(.unreadable, "refusing to send a Passport request over plain HTTP to \(request.url.host)")
         }
         let collector = Collector(limit: options.maximumBodySize)
         let opaque = Unmanaged.passUnretained(collector).toOpaque()
@@ -172,46 +183,143 @@ public final class HTTPClient {
         let code = gk_curl_easy_perform(handle)
         // The secret-bearing body copy inside libcurl is gone after perform; clear our pointer to it too.
         _ = gk_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, nil)
-        if code != CURLE_OK { throw Self.error(code, detail: String(cString: errorBuffer), url: request.url, tooLarge: collector.tooLarge) }
+        if code != CURLE_OK {
+            var verify = 0
+            _ = gk_curl_easy_getinfo_long(handle, CURLINFO_SSL_VERIFYRESULT, &verify)
+            let failure = TLSFailure(code: code, verifyResult: verify)
+            throw Self.error(
+                code, detail: String(cString: errorBuffer), url: request.url, tooLarge: collector.tooLarge, tls: failure,
+                issuer: failure?.wantsIssuer == true ? issuer(of: request.url) : nil)
+        }
         guard collector.headersComplete else {
-            throw PassportError(.server, "\(request.url.host):\(request.url.port) closed the connection in the middle of the response headers")
+            throw PassportError(.network, "\(request.url.host):\(request.url.port) closed the connection in the middle of the response headers")
         }
         var status = 0
         _ = gk_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: collector.headers, body: collector.body)
     }
 
+    /// What went wrong in a TLS handshake, from libcurl's result and OpenSSL's verify result
+    /// (`CURLINFO_SSL_VERIFYRESULT`), never from the wording of a message.
+    enum TLSFailure: Equatable {
+        case untrusted(Int)
+        case notACA(Int)
+        case expired
+        case notYetValid
+        case otherVerify(Int)
+        case hostName
+        case handshake
+
+        // OpenSSL's X509_V_ERR_* numbers (x509_vfy.h); stable across OpenSSL 1.1 and 3.
+        static let notYetValidCodes: Set<Int> = [9, 13]
+        static let expiredCodes: Set<Int> = [10, 14]
+        static let untrustedCodes: Set<Int> = [2, 18, 19, 20, 21]
+        static let notACACodes: Set<Int> = [24, 32, 37, 79]
+        static let hostMismatch = 62
+
+        init?(code: CURLcode, verifyResult: Int) {
+            switch code {
+            case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE:
+                break
+            default:
+                return nil
+            }
+            switch verifyResult {
+            case 0:
+                // Verification passed (or never ran): libcurl's own host name check failed, or the handshake did.
+                self = code == CURLE_PEER_FAILED_VERIFICATION ? .hostName : .handshake
+            case Self.hostMismatch: self = .hostName
+            case let v where Self.expiredCodes.contains(v): self = .expired
+            case let v where Self.notYetValidCodes.contains(v): self = .notYetValid
+            case let v where Self.untrustedCodes.contains(v): self = .untrusted(v)
+            case let v where Self.notACACodes.contains(v): self = .notACA(v)
+            default: self = .otherVerify(verifyResult)
+            }
+        }
+
+        var wantsIssuer: Bool {
+            if case .untrusted = self { return true }
+            if case .notACA = self { return true }
+            return false
+        }
+    }
+
+    /// The issuer the server's chain ends in, read from a second handshake that verifies nothing and sends nothing
+    /// (`CURLOPT_CONNECT_ONLY`); only after a handshake failed verification, to name the CA in the message.
+    func issuer(of url: PassportURL) -> String? {
+        guard let probe = gk_curl_easy_init() else { return nil }
+        defer { gk_curl_easy_cleanup(probe) }
+        var ok = gk_curl_easy_setopt_string(probe, CURLOPT_URL, url.origin + "/") == CURLE_OK
+        ok = ok && gk_curl_easy_setopt_long(probe, CURLOPT_NOSIGNAL, 1) == CURLE_OK
+        ok = ok && gk_curl_easy_setopt_long(probe, CURLOPT_CONNECT_ONLY, 1) == CURLE_OK
+        ok = ok && gk_curl_easy_setopt_long(probe, CURLOPT_SSL_VERIFYPEER, 0) == CURLE_OK
+        ok = ok && gk_curl_easy_setopt_long(probe, CURLOPT_SSL_VERIFYHOST, 0) == CURLE_OK
+        ok = ok && gk_curl_easy_setopt_long(probe, CURLOPT_CERTINFO, 1) == CURLE_OK
+        ok = ok && gk_curl_easy_setopt_long(probe, CURLOPT_TIMEOUT, max(1, min(5, options.totalTimeout))) == CURLE_OK
+        guard ok, gk_curl_easy_perform(probe) == CURLE_OK else { return nil }
+        var info: UnsafeMutablePointer<curl_certinfo>?
+        guard gk_curl_easy_getinfo_certinfo(probe, &info) == CURLE_OK, let info, info.pointee.num_of_certs > 0,
+            let chain = info.pointee.certinfo
+        else { return nil }
+        var entry = chain[Int(info.pointee.num_of_certs) - 1]
+        while let item = entry {
+            let text = String(cString: item.pointee.data)
+            if text.hasPrefix("Issuer:") { return String(text.dropFirst("Issuer:".count)).trimmedSpaces() }
+            entry = item.pointee.next
+        }
+        return nil
+    }
+
     /// libcurl failures in the user's terms: which kind (exit 7 either way) and what exactly failed.
-    static func error(_ code: CURLcode, detail: String, url: PassportURL, tooLarge: Bool) -> PassportError {
+    static func error(_ code: CURLcode, detail: String, url: PassportURL, tooLarge: Bool, tls: TLSFailure? = nil, issuer: String? = nil) -> PassportError {
         let host = url.host + ":\(url.port)"
         let reason = detail.isEmpty ? String(cString: gk_curl_easy_strerror(code)) : detail
+        if let tls {
+            let byIP = url.host.allSatisfy { $0.isNumber || $0 == "." } || url.host.contains(":")
+            let named = issuer.map { " (issuer: \($0))" } ?? ""
+            switch tls {
+            case .untrusted:
+                return PassportError(.tls, "TLS: the certificate of \(host) is signed by a CA this network does not trust\(named)",
+                    hint: "if that CA is the network's, put its certificate in the network's ca_file (or --cacert)")
+            case .notACA:
+                return PassportError(.tls, "TLS: the chain of \(host) ends in a certificate that is not marked as a CA (basicConstraints CA:TRUE, keyCertSign)\(named)",
+                    hint: "the network's CA certificate must be made as a CA; ca_file cannot fix a server certificate used as its own root")
+            case .expired:
+                return PassportError(.tls, "TLS: the certificate of \(host) has expired", hint: "check this machine's clock; if it is right, the server's certificate must be renewed")
+            case .notYetValid:
+                return PassportError(.tls, "TLS: the certificate of \(host) is not valid yet", hint: "check this machine's clock")
+            case .otherVerify(let v):
+                return PassportError(.tls, "TLS: the certificate of \(host) failed verification (OpenSSL verify result \(v): \(reason))")
+            case .hostName:
+                return PassportError(.tls, "TLS: the certificate of \(host) is for another host name",
+                    hint: "use the host name the certificate names in the network's URLs")
+            case .handshake where byIP && code == CURLE_SSL_CONNECT_ERROR:
+                return PassportError(.tls, "TLS: \(host) refused the handshake (\(reason))",
+                    hint: "a server reached by IP address gets no host name (SNI) and may need one: use the server's host name in the network's URLs")
+            case .handshake:
+                return PassportError(.tls, "TLS: the handshake with \(host) failed (\(reason))",
+                    hint: code == CURLE_SSL_CACERT_BADFILE ? "check that the network's ca_file (or --cacert) is a PEM certificate file" : nil)
+            }
+        }
         switch code {
-        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
-            let what: String
-            if reason.contains("expired") { what = "the certificate of \(host) has expired" }
-            else if reason.contains("subject name") || reason.contains("does not match") { what = "the certificate of \(host) is for another host name" }
-            else if reason.contains("issuer") || reason.contains("self-signed") || reason.contains("unknown ca") { what = "the certificate of \(host) is signed by a CA this network does not trust" }
-            else { what = "the TLS handshake with \(host) failed" }
-            return PassportError(.tls, "TLS: \(what) (\(reason))",
-                hint: code == CURLE_SSL_CACERT_BADFILE ? "check the network's ca_file or --cacert" : "check the network's ca_file or --cacert, or the clock")
         case CURLE_COULDNT_RESOLVE_HOST:
-            return PassportError(.network, "cannot resolve \(url.host) (\(reason))")
+            return PassportError(.unreachable, "cannot resolve \(url.host) (\(reason))")
         case CURLE_COULDNT_CONNECT:
-            return PassportError(.network, "cannot connect to \(host) (\(reason))")
+            return PassportError(.unreachable, "cannot connect to \(host) (\(reason))")
         case CURLE_OPERATION_TIMEDOUT:
             return PassportError(.network, "\(host) did not answer in time (\(reason))")
         case CURLE_GOT_NOTHING:
-            return PassportError(.server, "\(host) closed the connection without answering")
+            return PassportError(.network, "\(host) closed the connection without answering")
         case CURLE_OUT_OF_MEMORY:
             // libcurl refuses response headers over its 100 KiB limit this way; a real shortage of memory would
             // not get this far.
-            return PassportError(.server, "\(host) sent a response header longer than any HTTP server should (\(reason))")
+            return PassportError(.unreadable, "\(host) sent a response header longer than any HTTP server should (\(reason))")
         case CURLE_WEIRD_SERVER_REPLY:
-            return PassportError(.server, "\(host) sent a malformed HTTP response (\(reason))")
+            return PassportError(.unreadable, "\(host) sent a malformed HTTP response (\(reason))")
         case CURLE_WRITE_ERROR where tooLarge:
-            return PassportError(.server, "\(host) sent a response larger than any Passport page")
+            return PassportError(.unreadable, "\(host) sent a response larger than any Passport page")
         case CURLE_UNSUPPORTED_PROTOCOL:
-            return PassportError(.configuration, "refusing a non-https URL for \(url.host)")
+            return PassportError(.unreadable, "refusing a non-https URL for \(url.host)")
         default:
             return PassportError(.network, "the request to \(host) failed (\(reason))")
         }

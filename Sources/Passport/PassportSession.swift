@@ -1,3 +1,5 @@
+internal import Crypto
+
 /// One login's HTTP conversation: the libcurl client, the in-memory cookie jar, a hop limit, and a trace for
 /// `--verbose` in which every secret is replaced by a short fingerprint.
 public final class PassportSession {
@@ -39,42 +41,92 @@ public final class PassportSession {
     }
 }
 
-/// Replaces secrets with a fingerprint in trace lines: enough to tell two values apart, nothing to reuse.
+/// Replaces secrets in trace lines with a keyed fingerprint, keeping the shape around them: header field names,
+/// `da-status=success`, cookie names and attributes, and each secret's length. Enough to tell two values apart
+/// within one run and to see what a server answered; nothing that can be checked against a guess.
+///
+/// The fingerprint is HMAC-SHA256 under a key drawn at random once per process and never written anywhere, cut
+/// to 8 hex digits: without the key, a fingerprint says nothing about the value (an unkeyed hash of a password
+/// falls to a dictionary in seconds).
 public enum Redaction {
-    /// `‹redacted:1a2b3c4d›`: FNV-1a of the value, 32 bits. Not a secure hash; it only distinguishes values.
+    /// The per-run key: 256 random bits from the system's generator, made on first use.
+    static let key = SymmetricKey(size: .bits256)
+
+    /// `‹redacted:1a2b3c4d len=12›` for `value` (its UTF-8 length).
     public static func fingerprint(_ value: some StringProtocol) -> String {
-        var hash: UInt32 = 0x811C_9DC5
-        for byte in value.utf8 {
-            hash ^= UInt32(byte)
-            hash = hash &* 0x0100_0193
-        }
-        let hex = String(hash, radix: 16)
-        return "‹redacted:" + String(repeating: "0", count: 8 - hex.count) + hex + "›"
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(value.utf8), using: key)
+        let hex = mac.prefix(4).map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+        return "‹redacted:\(hex) len=\(value.utf8.count)›"
     }
 
-    static let secretHeaders: Set<String> = ["cookie", "set-cookie", "authorization", "authentication-info"]
+    /// `‹12 bytes›`: only the length, for error messages that show what a server answered.
+    public static func length(_ value: some StringProtocol) -> String { "‹\(value.utf8.count) bytes›" }
+
+    static let secretHeaders: Set<String> = ["cookie", "authorization", "authentication-info", "www-authenticate"]
     static let secretParameters: Set<String> = ["t", "p", "passwd", "pwd", "password", "login", "sign-in"]
+    /// Passport1.4 fields whose values are protocol words, URLs of the service or its messages, never credentials.
+    static let publicPassportFields: Set<String> = [
+        "da-status", "dastatus", "tname", "ru", "orgverb", "orgurl", "srealm", "ts", "prompt", "cburl", "cbtxt", "lc", "id",
+        "tw", "fs", "kv", "kpp", "ver", "rn", "tpf", "ct", "rver", "wp", "elapsed-time",
+    ]
 
     public static func header(_ name: String, _ value: String) -> String {
+        header(name, value, secret: fingerprint)
+    }
+
+    /// A header with its secrets replaced by `secret(value)`: Passport1.4 headers field by field, cookies by name,
+    /// Location as a URL; any other secret-bearing header whole.
+    public static func header(_ name: String, _ value: String, secret: (Substring) -> String) -> String {
         let lowered = name.lowercased()
-        if lowered == "set-cookie" {
+        switch lowered {
+        case "set-cookie":
             // Keep the cookie's name and attributes, hide its value.
             let parts = value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)
-            let pair = parts[0].split(separator: "=", maxSplits: 1)
-            return pair[0] + "=" + fingerprint(pair.count > 1 ? pair[1] : "") + (parts.count > 1 ? ";" + parts[1] : "")
+            let pair = parts[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return pair[0] + "=" + secret(pair.count > 1 ? pair[1] : "") + (parts.count > 1 ? ";" + parts[1] : "")
+        case "cookie":
+            return value.split(separator: ";").map { item in
+                let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                return pair[0].trimmedSpaces() + "=" + secret(pair.count > 1 ? pair[1] : "")
+            }.joined(separator: "; ")
+        case "authorization", "authentication-info", "www-authenticate":
+            return passport(value, secret: secret) ?? secret(Substring(value))
+        case "location":
+            return url(value, secret: secret)
+        default:
+            return secretHeaders.contains(lowered) ? secret(Substring(value)) : value
         }
-        if secretHeaders.contains(lowered) { return fingerprint(value) }
-        if lowered == "location" { return url(value) }
-        return value
+    }
+
+    /// A `Passport1.4 …` header field by field: names kept, protocol words kept, every other value replaced;
+    /// `from-PP` keeps its `t=`/`p=` structure. Nil when the header is not Passport1.4.
+    public static func passport(_ value: String, secret: (Substring) -> String) -> String? {
+        guard let fields = PassportHeaders.fields(value) else { return nil }
+        let rendered = fields.map { field -> String in
+            guard let text = field.value else { return field.key }
+            let key = field.key.lowercased()
+            if publicPassportFields.contains(key) { return field.key + "=" + text }
+            if key == "from-pp" {
+                let inner = text.split(separator: "&", omittingEmptySubsequences: false).map { item -> String in
+                    let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    return pair.count == 2 && (pair[0] == "t" || pair[0] == "p") ? pair[0] + "=" + secret(pair[1]) : secret(item)
+                }
+                return field.key + "='" + inner.joined(separator: "&") + "'"
+            }
+            return field.key + "=" + secret(Substring(text))
+        }
+        return "Passport1.4 " + rendered.joined(separator: ",")
     }
 
     /// A URL with the values of t, p and password-like query parameters fingerprinted.
-    public static func url(_ text: String) -> String {
+    public static func url(_ text: String) -> String { url(text, secret: fingerprint) }
+
+    static func url(_ text: String, secret: (Substring) -> String) -> String {
         guard let question = text.firstIndex(of: "?") else { return text }
         let query = text[text.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false).map { item -> String in
             let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard pair.count == 2, secretParameters.contains(pair[0].lowercased()) else { return String(item) }
-            return pair[0] + "=" + fingerprint(pair[1])
+            return pair[0] + "=" + secret(pair[1])
         }
         return text[...question] + query.joined(separator: "&")
     }
