@@ -1,3 +1,4 @@
+internal import CProcess
 internal import Glibc
 public import TicketStore
 
@@ -63,7 +64,8 @@ public enum PasswordSource: Sendable, Equatable {
         return try readLine(fd: fd, what: path)
     }
 
-    /// Prompts on /dev/tty with echo off, restoring the terminal even on error. Never on a non-terminal.
+    /// Prompts on /dev/tty with echo off, restoring the terminal even on error, and on Ctrl-C and the other signals
+    /// that end a process (the signal then ends gkpass as usual). Never on a non-terminal.
     static func prompt(_ text: String) throws(GKPassError) -> SecretBytes {
         let tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
         guard tty >= 0 else {
@@ -77,6 +79,8 @@ public enum PasswordSource: Sendable, Equatable {
         quiet.c_lflag &= ~tcflag_t(ECHO)
         quiet.c_lflag |= tcflag_t(ECHONL)
         _ = Array(text.utf8).withUnsafeBytes { write(tty, $0.baseAddress, $0.count) }
+        guard gk_prompt_guard(tty, &saved) == 0 else { throw GKPassError(.failure, "cannot guard the terminal against Ctrl-C") }
+        defer { gk_prompt_unguard() }
         tcsetattr(tty, TCSAFLUSH, &quiet)
         defer { tcsetattr(tty, TCSAFLUSH, &saved) }
         return try readLine(fd: tty, what: "the terminal")

@@ -46,7 +46,7 @@ struct GKPass: ParsableCommand {
         } catch {
             if exitCode(for: error) == .validationFailure {
                 if wantsJSON { report(code: GKPassError.ExitCode.usage.rawValue, message: message(for: error), hint: nil) }
-                else { StandardStreams.writeError(fullMessage(for: error)) }
+                else { StandardStreams.writeErrorVerbatim(fullMessage(for: error)) }
                 Glibc.exit(GKPassError.ExitCode.usage.rawValue)
             }
             exit(withError: error)
@@ -61,7 +61,7 @@ struct GKPass: ParsableCommand {
     static func report(code: Int32, message: String, hint: String?) {
         if wantsJSON {
             let q = TicketSetFormat.json
-            StandardStreams.writeError("{\"code\":\(code),\"message\":\(q(message))" + (hint.map { ",\"hint\":\(q($0))" } ?? "") + "}")
+            StandardStreams.writeErrorVerbatim("{\"code\":\(code),\"message\":\(q(message))" + (hint.map { ",\"hint\":\(q($0))" } ?? "") + "}")
         } else {
             StandardStreams.writeError("gkpass: \(message)")
             if let hint { StandardStreams.writeError("gkpass: hint: \(hint)") }

@@ -21,9 +21,16 @@ enum StandardStreams {
 
     static func writeOutput(_ bytes: [UInt8]) throws(GKPassError) { try write(bytes, to: STDOUT_FILENO) }
 
-    /// One line to stderr; failures to report an error are ignored (there is nowhere left to report them).
+    /// One line to stderr, its control characters escaped (text from servers passes through here); failures to
+    /// report an error are ignored (there is nowhere left to report them).
     static func writeError(_ line: String) {
-        try? write(Array((line + "\n").utf8), to: STDERR_FILENO)
+        try? write(Array((TerminalText.escape(line) + "\n").utf8), to: STDERR_FILENO)
+    }
+
+    /// Text of gkpass's own making to stderr as it is (argument-parser's usage screens, JSON whose strings are
+    /// escaped already), with a final newline.
+    static func writeErrorVerbatim(_ text: String) {
+        try? write(Array((text + "\n").utf8), to: STDERR_FILENO)
     }
 
     /// Reads one line from stdin without reading past it (see ``LineInput``); nil at immediate EOF.
