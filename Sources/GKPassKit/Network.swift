@@ -102,6 +102,11 @@ public struct Network: Sendable, Equatable {
             directory = runtime + "/gkpass-sandbox-\(getuid())"
         }
         let path = directory + "/endpoints.json"
+        // endpoints.json decides where the password goes and which CA is trusted: only the user's own will do.
+        if access(path, F_OK) == 0 {
+            try requireOwned(directory, what: "the sandbox state directory", directory: true)
+            try requireOwned(path, what: "the sandbox's endpoints.json")
+        }
         struct Endpoint: Decodable { var host: String; var port: Int }
         struct Endpoints: Decodable {
             var ca_file: String
@@ -123,6 +128,7 @@ public struct Network: Sendable, Equatable {
         do { endpoints = try JSONDecoder().decode(Endpoints.self, from: data) } catch {
             throw GKPassError(.failure, "\(path) is not a gkpass-sandbox endpoints file")
         }
+        try requireTrustable(endpoints.ca_file, what: "the sandbox's CA file")
         return Network(
             name: "sandbox", flow: .web, nexusURL: endpoints.nexus_url, webLoginURL: endpoints.web_login_url,
             siteID: endpoints.site_id ?? chatSiteID, chatRoomURL: endpoints.chat_site_url + "?rm=TheLobby", caFile: endpoints.ca_file,
@@ -163,6 +169,40 @@ public struct Network: Sendable, Equatable {
 }
 
 extension Network {
+    /// Refuses (exit 6) a file or directory that is not the user's own or that others can write.
+    static func requireOwned(_ path: String, what: String, directory: Bool = false) throws(GKPassError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw GKPassError(.failure, "cannot read \(what) \(path): \(String(cString: strerror(errno)))") }
+        guard info.st_mode & S_IFMT == (directory ? S_IFDIR : S_IFREG) else {
+            throw GKPassError(.unsafe, "\(what) \(path) is not a \(directory ? "directory" : "regular file"); refusing to trust it")
+        }
+        guard info.st_uid == getuid() else {
+            throw GKPassError(.unsafe, "\(what) \(path) belongs to uid \(info.st_uid), not you; refusing to trust it (it decides where your password goes)")
+        }
+        guard info.st_mode & 0o022 == 0 else {
+            throw GKPassError(.unsafe, "\(what) \(path) is writable by others (mode \(String(info.st_mode & 0o777, radix: 8))); refusing to trust it",
+                hint: "chmod go-w \(path)")
+        }
+    }
+
+    /// A CA bundle gkpass will trust for a network (`ca_file`, `--cacert`): readable, a regular file (through
+    /// symlinks, so the system's bundles work), owned by the user or root, and not writable by others (exit 6), like
+    /// config.toml: whoever can write it can read every password sent to that network.
+    public static func requireTrustable(_ path: String, what: String) throws(GKPassError) {
+        var info = stat()
+        guard stat(path, &info) == 0, access(path, R_OK) == 0 else {
+            throw GKPassError(.usage, "\(what) \(path) cannot be read: \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw GKPassError(.usage, "\(what) \(path) is not a regular file") }
+        guard info.st_uid == getuid() || info.st_uid == 0 else {
+            throw GKPassError(.unsafe, "\(what) \(path) belongs to uid \(info.st_uid), not you or root; refusing to trust the CAs in it")
+        }
+        guard info.st_mode & 0o022 == 0 else {
+            throw GKPassError(.unsafe, "\(what) \(path) is writable by others (mode \(String(info.st_mode & 0o777, radix: 8))); refusing to trust the CAs in it",
+                hint: "chmod go-w \(path)")
+        }
+    }
+
     /// `text` as a bare host name in lower case (`[v6]` without brackets), or nil when it carries a scheme, port,
     /// path, user or space: a list of hosts must not be read as anything else.
     public static func hostName(_ text: String) -> String? {

@@ -170,6 +170,7 @@ public struct NetworkConfig: Sendable, Equatable {
             guard access(resolved, R_OK) == 0 else {
                 throw fail(line("ca_file"), "\(label).ca_file \(resolved) cannot be read: \(String(cString: strerror(errno)))")
             }
+            try Network.requireTrustable(resolved, what: "\(label).ca_file")
             network.caFile = resolved
         }
         network.server = try endpoint("server")

@@ -86,7 +86,7 @@ extension GKPass {
             }
             var chosen = try Network.resolve(flag: network, environment: environment)
             if let cacert {
-                guard access(cacert, R_OK) == 0 else { throw GKPassError(.usage, "--cacert \(cacert) cannot be read: \(String(cString: strerror(errno)))") }
+                try Network.requireTrustable(cacert, what: "--cacert")
                 chosen.caFile = cacert
             }
             let source: PasswordSource
