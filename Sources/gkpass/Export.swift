@@ -25,8 +25,12 @@ extension GKPass {
                 Nothing the login did not collect is printed. The output holds secrets: keep it out of files others \
                 can read (umask 077).
 
-                Exit status: 0 printed; 2 usage, or netscape for a network without a chat site; 3 no ticket; 4 the \
-                ticket has expired; 5 keyring locked or unavailable; 6 unsafe store file.
+                netscape and cookie-header need HTTP cookies: a login that collected none (a Tweener login on a \
+                network without a chat site gives tickets only) makes both exit 3 and say so; env and json always work.
+
+                Exit status: 0 printed; 2 usage, or netscape for a network without a chat site; 3 no ticket, or no \
+                HTTP cookies for netscape and cookie-header; 4 the ticket has expired; 5 keyring locked or \
+                unavailable; 6 unsafe store file.
 
                 Examples:
                   eval "$(gkpass export --format env)"
@@ -52,8 +56,10 @@ extension GKPass {
             case .json:
                 output = set.encoded().copyBytes() + [0x0A]
             case .cookieHeader:
+                try Self.requireHTTPCookies(set)
                 output = Array(TicketSetFormat.cookieHeader(set).utf8)
             case .netscape:
+                try Self.requireHTTPCookies(set)
                 let network = try Network.named(set.network, environment: environment)
                 guard let room = network.chatRoomURL, let host = Self.host(of: room) else {
                     throw GKPassError(.usage, "network \(set.network) has no chat site, so its cookies have no domain to export for")
@@ -65,6 +71,15 @@ extension GKPass {
             }
             defer { SecretBytes.wipe(&output) }
             try StandardStreams.writeOutput(output)
+        }
+
+        /// The two cookie formats refuse alike when the login collected no HTTP cookie (a Tweener login on a
+        /// network without a chat site yields the ticket alone): exit 3, and what to use instead.
+        static func requireHTTPCookies(_ set: TicketSet) throws(GKPassError) {
+            guard TicketSetFormat.httpCookies(set).isEmpty else { return }
+            throw GKPassError(
+                .noTicket, "the login of \(set.account) on \(set.network) collected no HTTP cookies to export (the server gave tickets only)",
+                hint: "use gkpass ticket (--format blob, ticket or env), or export --format env or json")
         }
 
         /// The host of an https URL (no port, no brackets).

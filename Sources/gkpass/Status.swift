@@ -55,6 +55,7 @@ extension GKPass {
                     "\"store\":\(q(store.kind.rawValue))", "\"obtained\":\(q(TicketSet.format(set.obtained)))",
                     "\"expires\":\(q(TicketSet.format(set.expires)))", "\"remaining_seconds\":\(max(0, remaining))",
                     "\"expired\":\(remaining <= 0)", "\"remembers_password\":\(remembers)", "\"blob_layout\":\(q(layout))",
+                    "\"has_profile\":\(!set.profile.isEmpty)",
                 ]
                 fields.append("\"cookies\":[" + cookies.map(q).joined(separator: ",") + "]")
                 fields.append("\"page_values\":[" + page.map(q).joined(separator: ",") + "]")
@@ -67,6 +68,7 @@ extension GKPass {
                     ("obtained", TicketSet.format(set.obtained)),
                     ("expires", TicketSet.format(set.expires) + (remaining > 0 ? " (in \(AccountSummary.describe(remaining: remaining)))" : " (EXPIRED)")),
                     ("password", remembers ? "remembered (gkpass refresh can sign in)" : "not remembered"),
+                    ("tickets", set.profile.isEmpty ? "ticket only (the server gave no profile; the blob's profile is empty)" : "ticket and profile"),
                     ("cookies", cookies.isEmpty ? "-" : cookies.joined(separator: " ")),
                     ("chat page", page.isEmpty ? "-" : page.joined(separator: " ")),
                     ("blob", layout),

@@ -18,7 +18,8 @@ extension GKPass {
                   blob     the GateKeeperPassport blob: %08X length + ticket + %08X length + profile (no newline \
                 unless stdout is a terminal)
                   auth     the whole AUTH GateKeeperPassport S :<blob> line, escaped, ending in CRLF
-                  ticket   the ticket (t=, MSPAuth); profile: the profile (p=, MSPProf)
+                  ticket   the ticket (t=, MSPAuth); profile: the profile (p=, MSPProf), nothing at all when the \
+                server gave a ticket only (Messenger-style servers; the blob then ends in 00000000)
                   json     the stored ticket document (account, network, obtained, expires, ticket, profile, cookies)
                   env      shell-quoted GKPASS_* assignments for eval
 
@@ -82,7 +83,8 @@ extension GKPass {
             case .ticket:
                 output = Array((set.ticket + "\n").utf8)
             case .profile:
-                output = Array((set.profile + "\n").utf8)
+                // Servers that answer with a ticket only give no profile: nothing to print, and that is no error.
+                output = set.profile.isEmpty ? [] : Array((set.profile + "\n").utf8)
             case .json:
                 output = set.encoded().copyBytes() + [0x0A]
             case .env:
