@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "PassportTests", dependencies: ["Passport", "GKPassTestSupport"]),
         .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret", "GKPassTestSupport"], swiftSettings: keyringHeaders),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport", "TicketStore"], swiftSettings: strict + keyringHeaders),
-        .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "GKPassTestSupport"]),
+        .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "Passport", "GKPassTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
