@@ -225,8 +225,9 @@ public final class HTTPClient {
                 return nil
             }
             switch verifyResult {
-            case 0:
-                // Verification passed (or never ran): libcurl's own host name check failed, or the handshake did.
+            case 0, 1:
+                // Verification passed (0), or never ran (1, X509_V_ERR_UNSPECIFIED: OpenSSL 3's value before the
+                // chain was checked): libcurl's own host name check failed, or the handshake did.
                 self = code == CURLE_PEER_FAILED_VERIFICATION ? .hostName : .handshake
             case Self.hostMismatch: self = .hostName
             case let v where Self.expiredCodes.contains(v): self = .expired
