@@ -172,6 +172,20 @@ struct PassportPeerTests {
         #expect(flaky.passwordSends == ["da1": 2])
     }
 
+    @Test("refresh of a ticket-only account signs in again and stores the new token, still without a profile")
+    func refreshTicketOnly() throws {
+        let context = try Context(dialect: "bare-token")
+        #expect(try context.login(["--remember-password"]).status == 0)
+        let before = try context.gkpass(["ticket", "--format", "ticket"]).stdout
+        let result = try context.gkpass(["refresh", "--if-expiring-within", "1d"])
+        #expect(result.status == 0 && result.stderr.contains("refreshed"), "\(result.stderr)")
+        let after = try context.gkpass(["ticket", "--format", "ticket"]).stdout
+        #expect(after != before && !after.isEmpty, "the peer issues a new token per login")
+        #expect(try context.gkpass(["ticket", "--format", "profile"]).stdout.isEmpty)
+        #expect(context.peer.passwordSends == ["da1": 2])
+        #expect(try context.gkpass(["check"]).status == 0)
+    }
+
     @Test("the -v trace keeps each header's shape and holds no unkeyed hash of the password or the Authorization header")
     func trace() throws {
         let context = try Context(dialect: "msn2003")
