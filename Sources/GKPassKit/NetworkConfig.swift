@@ -53,7 +53,8 @@ public struct NetworkConfig: Sendable, Equatable {
     /// decides which servers receive the password and which CA is trusted.
     public static func load(environment: [String: String]) throws(GKPassError) -> NetworkConfig {
         let path = defaultPath(environment: environment)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO at the config path must be refused below, not waited on forever here.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             if errno == ENOENT { return NetworkConfig(path: path) }
             throw GKPassError(.failure, "cannot open \(path): \(String(cString: strerror(errno)))")

@@ -60,6 +60,11 @@ public struct TOMLError: Error, Sendable, Equatable {
 public enum TOMLReader {
     /// Documents larger than this are refused before parsing.
     public static let maximumSize = 1 << 20
+    /// Parts of one dotted key or table header (`networks.NAME.key` is 3): bounds the recursion that inserts it.
+    public static let maximumKeyDepth = 16
+    /// Keys and table headers in one document: a config has tens. Bounds the time a hostile file can take (tables
+    /// are values, so each insert copies its path; 30,000 tables took 78 s before this limit).
+    public static let maximumEntries = 2048
 
     public static func parse(_ bytes: [UInt8]) throws(TOMLError) -> TOMLTable {
         guard bytes.count <= maximumSize else { throw TOMLError(line: 1, message: "larger than any config (1 MiB)") }
@@ -74,6 +79,15 @@ public enum TOMLReader {
         var root = TOMLTable(line: 0)
         /// Nesting of arrays, bounded so hostile input cannot exhaust the stack.
         var depth = 0
+        /// Keys and headers read so far (``TOMLReader/maximumEntries``).
+        var entries = 0
+
+        mutating func countEntry() throws(TOMLError) {
+            entries += 1
+            guard entries <= TOMLReader.maximumEntries else {
+                throw fail("more than \(TOMLReader.maximumEntries) keys and tables: larger than any gkpass config")
+            }
+        }
 
         init(bytes: [UInt8]) {
             self.bytes = bytes
@@ -137,6 +151,7 @@ public enum TOMLReader {
                     index += 1
                     if peek == UInt8(ascii: "[") { throw fail("arrays of tables ([[...]]) are not used in a gkpass config") }
                     skipSpace()
+                    try countEntry()
                     let path = try key()
                     skipSpace()
                     guard peek == UInt8(ascii: "]") else { throw fail("expected ] to close the table header, found \(describe(peek))") }
@@ -146,6 +161,7 @@ public enum TOMLReader {
                     try endOfLine()
                 } else {
                     let keyLine = line
+                    try countEntry()
                     let path = try key()
                     skipSpace()
                     guard peek == UInt8(ascii: "=") else { throw fail("expected = after the key \(path.joined(separator: ".")), found \(describe(peek))") }
@@ -179,6 +195,9 @@ public enum TOMLReader {
                 }
                 skipSpace()
                 guard peek == UInt8(ascii: ".") else { return parts }
+                guard parts.count < TOMLReader.maximumKeyDepth else {
+                    throw fail("a key of more than \(TOMLReader.maximumKeyDepth) dotted parts is not used in a gkpass config")
+                }
                 index += 1
             }
         }

@@ -134,6 +134,36 @@ struct NetworkConfigTests {
         #expect(throws: TOMLError.self) { try TOMLReader.parse(Array("a = ".utf8) + Array(repeating: UInt8(ascii: "["), count: 100_000)) }
     }
 
+    @Test("hostile configs are refused at once: 40 KB of deep dotted keys (stack), 30,000 tables (time)")
+    func readerLimits() {
+        // Before the limits the first overflowed the stack and the second took 78 s.
+        let deep = String(repeating: "a.", count: 20_000) + "b = 1"
+        #expect(throws: TOMLError.self) { try TOMLReader.parse(Array(deep.utf8)) }
+        let tables = (0..<30_000).map { "[t\($0)]\n" }.joined()
+        do {
+            _ = try TOMLReader.parse(Array(tables.utf8))
+            Issue.record("30,000 tables accepted")
+        } catch {
+            #expect(error.message.contains("larger than any gkpass config") && error.line == TOMLReader.maximumEntries + 1, "\(error)")
+        }
+        // What a config needs still reads: 16 dotted parts, and many networks.
+        #expect(throws: Never.self) { try TOMLReader.parse(Array((String(repeating: "a.", count: 15) + "b = 1").utf8)) }
+        #expect(throws: Never.self) { try TOMLReader.parse(Array((0..<500).map { "[networks.n\($0)]\nflow = \"web\"\n" }.joined().utf8)) }
+    }
+
+    @Test("a FIFO at the config path is refused, not read forever")
+    func fifo() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-fifo-\(UUID().uuidString).toml").path
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        do {
+            _ = try NetworkConfig.load(environment: ["GKPASS_CONFIG": path])
+            Issue.record("a FIFO was read as a config")
+        } catch {
+            #expect(error.exitCode == .usage && error.message.contains("not a regular file"), "\(error)")
+        }
+    }
+
     @Test("an empty file is an empty config; HOST:PORT forms")
     func small() throws {
         #expect(try parse("").networks.isEmpty)
