@@ -24,15 +24,26 @@ public enum TicketSetFormat {
     }
 
     /// `export NAME='value'` lines: the account, network, times, ticket and profile, then every cookie and chat
-    /// page value the login collected as `GKPASS_<NAME>` (upper case).
+    /// page value the login collected as `GKPASS_<NAME>` (upper case, ASCII letters and digits, `_` for the rest),
+    /// or `GKPASS_COOKIE_<NAME>` where that name is gkpass's own or another cookie's.
     public static func environment(_ set: TicketSet) -> String {
         var pairs = [
             ("GKPASS_ACCOUNT", set.account), ("GKPASS_NETWORK", set.network), ("GKPASS_OBTAINED", TicketSet.format(set.obtained)),
             ("GKPASS_EXPIRES", TicketSet.format(set.expires)), ("GKPASS_TICKET", set.ticket), ("GKPASS_PROFILE", set.profile),
         ]
+        // A cookie never overrides gkpass's own variables nor another cookie: a cookie called TICKET (or two whose
+        // names differ only in punctuation) gets GKPASS_COOKIE_<NAME> (then _2, _3, …) instead.
+        var taken = Set(pairs.map(\.0))
         for (name, value) in set.cookies.sorted(by: { $0.key < $1.key }) {
-            let safe = name.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
-            pairs.append(("GKPASS_" + safe, value))
+            let safe = name.uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? String($0) : "_" }.joined()
+            var variable = "GKPASS_" + safe
+            var suffix = 1
+            while taken.contains(variable) {
+                variable = "GKPASS_COOKIE_" + safe + (suffix > 1 ? "_\(suffix)" : "")
+                suffix += 1
+            }
+            taken.insert(variable)
+            pairs.append((variable, value))
         }
         return pairs.map { "export \($0.0)=\(shellQuote($0.1))\n" }.joined()
     }

@@ -16,7 +16,8 @@ extension GKPass {
             discussion: """
                 Formats:
                   env            export GKPASS_ACCOUNT=… lines (shell-quoted) for eval: account, network, obtained, \
-                expires, ticket, profile, and GKPASS_<NAME> for each cookie and chat-page value the login collected
+                expires, ticket, profile, and GKPASS_<NAME> for each cookie and chat-page value the login collected \
+                (GKPASS_COOKIE_<NAME> where gkpass's own variable or another cookie has that name)
                   json           the stored ticket document (as gkpass ticket --format json)
                   netscape       a cookies.txt for curl -b and wget --load-cookies: the chat site's HTTP cookies \
                 (MSPAuth, MSPProf, MSNChatNN, …) for the host of the network's chat room URL
