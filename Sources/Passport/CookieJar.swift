@@ -1,5 +1,7 @@
-/// An in-memory cookie jar for one login: never written to disk (why gkpass does not use libcurl's cookie engine
-/// or URLSession). Domain and path matching per RFC 6265 §5.1.3-5.1.4, simplified for a single login session.
+/// An in-memory cookie jar for one login, never written to disk (URLSession's would be). libcurl's cookie engine
+/// also keeps cookies in memory, but hands them back only as cookies.txt lines (CURLINFO_COOKIELIST); the flows
+/// read them as values (MSNChatNN, MSPAuth's expiry) and trace each hop's Set-Cookie, so the jar is ours. Domain and
+/// path matching per RFC 6265 §5.1.3-5.1.4, simplified for a single login session.
 public struct CookieJar: Sendable {
     public struct Cookie: Equatable, Sendable {
         public var name: String
