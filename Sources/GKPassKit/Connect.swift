@@ -107,7 +107,8 @@ public struct Connect {
             return ChatClient.Options(
                 gatekeeper: .init(
                     package: .gateKeeperPassport, version: network.gatekeeperVersion, host: Array(host.utf8),
-                    truncateHost: network.truncateHost, guid: .zero, passportBlob: blob),
+                    truncateHost: network.truncateHost, guid: .zero, passportBlob: blob,
+                    passportSlicing: network.passportSlices),
                 preRegistrationProps: before, postRegistrationProps: after, nickname: fallbackNick, goal: goal)
         }
     }
