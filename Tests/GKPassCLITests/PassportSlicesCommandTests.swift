@@ -97,7 +97,8 @@ struct PassportSlicesCommandTests {
         let (context, environment) = try Self.loggedIn()
         defer { withExtendedLifetime(context) {} }
         try Self.padStoredTicket(context, to: 600)
-        let length = try Self.blob(environment).count
+        let blob = try Self.blob(environment)
+        let length = blob.count
         #expect(length >= 616 && length < 960, "blob of \(length) bytes")
         // The built-in sandbox network (endpoints.json says ocx) and a config network without the key (default ocx).
         for network in ["sandbox", "ocx"] {
@@ -106,6 +107,11 @@ struct PassportSlicesCommandTests {
             #expect(Self.json(result)["user"] as? String == "0001A2B3C4D5E6F7", "\(network)")
             // Two slices (480 + the rest), each asked for by an S :OK: the first after the answer, one after slice 1.
             #expect(Self.traced(result.stderr) == [2, 2], "\(network): \(result.stderr)")
+            // Each slice is traced as a fingerprint, never as its text.
+            #expect(result.stderr.components(separatedBy: "> AUTH GateKeeperPassport S :‹redacted").count == 3, "\(result.stderr)")
+            for slice in [blob.prefix(480), blob.dropFirst(480)] {
+                #expect(!result.stderr.contains(String(decoding: slice.suffix(64), as: UTF8.self)), "a slice reached the trace")
+            }
         }
         let oneLine = try Self.gkpass(["connect", "--network", "oneline", "-v"], environment)
         #expect(oneLine.status == 4 && oneLine.stderr.contains("refused the Passport ticket (910"), "\(oneLine.stderr)")
