@@ -165,7 +165,7 @@ _gkpass-sandbox() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--no-truncate -h --help)
     local -a repeating_options=(--fault)
-    local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --ticket-lifetime --server-name --secret-file --clock-offset --room-server)
+    local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --passport-slices --ticket-lifetime --server-name --secret-file --clock-offset --room-server)
     __gkpass-sandbox_offer_flags_options 0
 
     # Offer option value completions
@@ -197,6 +197,10 @@ _gkpass-sandbox() {
         ;;
     '--blob-layout')
         __gkpass-sandbox_add_completions -W 'ticket-profile'$'\n''profile-nickname'
+        return
+        ;;
+    '--passport-slices')
+        __gkpass-sandbox_add_completions -W 'ocx'$'\n''one-line'
         return
         ;;
     '--ticket-lifetime')

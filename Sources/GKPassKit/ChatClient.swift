@@ -71,13 +71,22 @@ public struct ChatClient {
     }
 
     enum State: Equatable {
-        case idle, authenticating, registering, joining, finding, done, failed
+        case idle
+        /// AUTH under way; `blob` is how far the Passport blob has gone (no slice sent yet: the answer is still
+        /// being judged, so a 910 is about the answer; after a slice it is about the ticket).
+        case authenticating(blob: BlobProgress)
+        case registering, joining, finding, done, failed
+    }
+
+    /// Slices of the Passport blob sent, of how many (`.ocx` sends one per `S :OK`; `.oneLine` one in all).
+    struct BlobProgress: Equatable {
+        var sent = 0
+        var of = 0
     }
 
     let options: Options
     var gatekeeper: GateKeeperClient
     var state = State.idle
-    var authLinesSent = 0
     var sentNick = false
     public private(set) var nickname: String?
 
@@ -88,8 +97,7 @@ public struct ChatClient {
 
     /// The opening lines: IRCVERS, then the first AUTH line.
     public mutating func start() throws(GateKeeperError) -> [UInt8] {
-        state = .authenticating
-        authLinesSent = 1
+        state = .authenticating(blob: BlobProgress())
         return Array("IRCVERS IRC8 MSN-OCX!9.02.0310.2401\r\n".utf8) + (try gatekeeper.start())
     }
 
@@ -115,14 +123,14 @@ public struct ChatClient {
         switch state {
         case .idle: throw Failure(kind: .protocolError, message: "start() before feeding lines")
         case .done, .failed: return []
-        case .authenticating: return try authenticate(message)
+        case .authenticating(let blob): return try authenticate(message, blob: blob)
         case .registering: return try register(message)
         case .joining: return try joining(message)
         case .finding: return try finding(message)
         }
     }
 
-    mutating func authenticate(_ message: IRCXMessage) throws(Failure) -> [Event] {
+    mutating func authenticate(_ message: IRCXMessage, blob: BlobProgress) throws(Failure) -> [Event] {
         if message.numeric == 800 { return [] }  // IRCVERS reply
         let action: GateKeeperClient.Action
         do { action = try gatekeeper.receive(message) } catch {
@@ -132,14 +140,15 @@ public struct ChatClient {
         switch action {
         case .none: return []
         case .send(let line):
-            authLinesSent += 1
+            let progress = gatekeeper.passportProgress
+            state = .authenticating(blob: BlobProgress(sent: progress.sent, of: progress.of))
             return [.send(line)]
         case .finished(.rejected(let rejection, let text)):
             state = .failed
             let said = Self.text(text)
             switch rejection {
-            case .authenticationFailed where options.gatekeeper.package == .gateKeeperPassport && authLinesSent >= 3:
-                throw Failure(kind: .ticketRejected, message: "the server refused the Passport ticket (910 \(said))")
+            case .authenticationFailed where blob.sent > 0:
+                throw Failure(kind: .ticketRejected, message: "the server refused the Passport ticket (910 \(said))" + Self.slicingHint(blob, options.gatekeeper))
             case .authenticationFailed:
                 throw Failure(kind: .answerRejected, message: "the server refused the GateKeeper answer (910 \(said))")
             case .serverClosed:
@@ -162,6 +171,20 @@ public struct ChatClient {
             }
             if !registersByCookie { events += nickAndUser() }
             return events
+        }
+    }
+
+    /// When a 910 may come from sending the blob the wrong way rather than from the ticket: a slicing server
+    /// refuses a one-line blob over 480 bytes; a one-line server cannot read the first of several slices.
+    static func slicingHint(_ blob: BlobProgress, _ configuration: GateKeeperClient.Configuration) -> String {
+        let length = configuration.passportBlob?.encoded().count ?? 0
+        switch configuration.passportSlicing {
+        case .oneLine where length > PassportBlob.sliceSize:
+            return "; if the server takes the blob in 480-byte slices, set passport_slices = \"ocx\" for this network"
+        case .ocx where blob.of > 1 && blob.sent == 1:
+            return "; if the server takes the blob on one line, set passport_slices = \"one-line\" for this network"
+        case .ocx, .oneLine:
+            return ""
         }
     }
 

@@ -107,7 +107,8 @@ public struct Connect {
             return ChatClient.Options(
                 gatekeeper: .init(
                     package: .gateKeeperPassport, version: network.gatekeeperVersion, host: Array(host.utf8),
-                    truncateHost: network.truncateHost, guid: .zero, passportBlob: blob),
+                    truncateHost: network.truncateHost, guid: .zero, passportBlob: blob,
+                    passportSlicing: network.passportSlices),
                 preRegistrationProps: before, postRegistrationProps: after, nickname: fallbackNick, goal: goal)
         }
     }
@@ -207,12 +208,14 @@ public struct Connect {
         return text
     }
 
-    /// A line for --verbose: the Passport blob and cookie PROP values become fingerprints.
+    /// A line for --verbose: the Passport blob (every slice of it) and cookie PROP values become fingerprints. Only a
+    /// GKSSP token is shown: it starts `GKSSP` and a NUL (`\0` on the wire), which no ticket text can produce, while a
+    /// later slice of a ticket could start with the letters `GKSSP`.
     static func redacted(_ bytes: [UInt8]) -> String {
         var text = printable(bytes)
         let words = text.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
         if words.count == 4, words[0] == "PROP" { return words[0...2].joined(separator: " ") + " :" + Redaction.fingerprint(words[3]) }
-        if words.count >= 4, words[0] == "AUTH", words[1] == "GateKeeperPassport", words[2] == "S", !words[3].hasPrefix(":GKSSP") {
+        if words.count >= 4, words[0] == "AUTH", words[1] == "GateKeeperPassport", words[2] == "S", !words[3].hasPrefix(":GKSSP\\0") {
             return "AUTH GateKeeperPassport S :" + Redaction.fingerprint(words[3])
         }
         return text

@@ -22,7 +22,11 @@ public struct GateKeeperResponder: Sendable {
     public struct Challenge: Sendable {
         public let package: GateKeeperPackage
         public let packageName: [UInt8]
+        /// The token, a version 4 one read as version 3 (irc7-sspi and vortex-sspi treat 4 like 3).
         public let token: GateKeeperToken
+        /// The version number in the challenge's header, which the answer's header repeats (4 for a version 4
+        /// challenge, else the token's version).
+        public let headerVersion: UInt32
     }
 
     /// Reads the challenge out of one server line. Errors are exit 1: the input is not a GateKeeper challenge.
@@ -53,12 +57,12 @@ public struct GateKeeperResponder: Sendable {
                     .failure, "the server said S :OK, which asks for the Passport blob, not an answer",
                     hint: "send the blob: gkpass ticket --format auth")
             }
-            let token = try GateKeeperToken(decoding: auth.data)
+            let (token, headerVersion) = try GateKeeperToken.decodingVersion4AsVersion3(auth.data)
             guard case .challenge = token.message else {
                 throw GKPassError(
                     .failure, "the token is GKSSP sequence \(token.sequence), not the server's challenge (sequence 2)")
             }
-            return Challenge(package: package, packageName: auth.packageName, token: token)
+            return Challenge(package: package, packageName: auth.packageName, token: token, headerVersion: headerVersion)
         } catch let error as GateKeeperError {
             throw GKPassError(.failure, "\(error) while reading the server's challenge")
         } catch let error as GKPassError {
@@ -80,14 +84,16 @@ public struct GateKeeperResponder: Sendable {
         }
         if challenge.token.version.hashesHost, host == nil {
             throw GKPassError(
-                .usage, "the challenge is GateKeeper version 3, which hashes the server's host name",
+                .usage, "the challenge is GateKeeper version \(challenge.headerVersion), which hashes the server's host name",
                 hint: "pass --host HOST: the name or IP address you connected to, without the port")
         }
         do {
             let response = try GateKeeperClient.response(
                 to: challenge.token, package: challenge.package, host: host ?? [], truncateHost: truncateHost,
                 guid: guid ?? guestGUID ?? .zero)
-            return AuthMessage(packageName: challenge.packageName, step: .sequence, data: response.encoded())
+            return AuthMessage(
+                packageName: challenge.packageName, step: .sequence,
+                data: response.encoded(headerVersion: challenge.headerVersion))
                 .serialized()
         } catch {
             throw GKPassError(.failure, "\(error) while computing the answer")

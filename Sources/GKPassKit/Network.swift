@@ -117,6 +117,7 @@ public struct Network: Sendable, Equatable {
             var directory: Endpoint?
             var site_id: String?
             var blob_layout: String?
+            var passport_slices: String?
             var truncate_host: Bool?
             var ticket_lifetime: Int64?
         }
@@ -136,7 +137,8 @@ public struct Network: Sendable, Equatable {
             directory: endpoints.directory.map { .init(host: $0.host, port: $0.port) },
             truncateHost: endpoints.truncate_host ?? true,
             blobLayout: endpoints.blob_layout.flatMap(PassportBlob.Layout.init(rawValue:)) ?? .ticketProfile,
-            ticketLifetime: endpoints.ticket_lifetime ?? 86_400)
+            ticketLifetime: endpoints.ticket_lifetime ?? 86_400,
+            passportSlices: endpoints.passport_slices.flatMap(PassportSlicing.init(rawValue:)) ?? .ocx)
     }
 
     /// The network to use: the flag, else `$GKPASS_NETWORK`, else config.toml's `default_network` (design.md §7

@@ -39,7 +39,9 @@ public final class IRCXSession {
         self.log = log
         self.tokens = PassportV4(secret: configuration.secret)
         self.gatekeeper = GateKeeperServer(
-            configuration: .init(serverName: Array(configuration.serverName.utf8), truncateHost: configuration.truncateHost))
+            configuration: .init(
+                serverName: Array(configuration.serverName.utf8), truncateHost: configuration.truncateHost,
+                passportSlicing: configuration.passportSlices))
     }
 
     var server: [UInt8] { Array(configuration.serverName.utf8) }

@@ -145,6 +145,7 @@ public final class Sandbox: Sendable {
             "server_name": configuration.serverName,
             "truncate_host": configuration.truncateHost,
             "blob_layout": configuration.blobLayout.rawValue,
+            "passport_slices": configuration.passportSlices.rawValue,
             "site_id": configuration.siteID,
             "ticket_lifetime": configuration.ticketLifetime,
             "faults": configuration.faults.map(\.rawValue).sorted(),

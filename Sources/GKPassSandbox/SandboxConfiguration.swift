@@ -74,6 +74,9 @@ public struct SandboxConfiguration: Sendable {
     public var roomServer: (host: String, port: Int)?
     /// Seconds added to the HTTP Date header: a server whose clock is wrong, for clients that compare clocks.
     public var clockOffset: Int64 = 0
+    /// How the IRCX server takes the Passport blob (protocol.md §2.2): the OCX's 480-byte slices, as irc7-sspi's
+    /// server does (the default), or one line of up to 1,024 bytes, as MSNLD/irc7 does.
+    public var passportSlices: PassportSlicing = .ocx
 
     public init(
         publicHost: String = "127.0.0.1", httpsPort: Int = 0, ircxPort: Int = 0, serverName: String? = nil,

@@ -4,6 +4,8 @@
 ///  start()                     -> "AUTH P I :GKSSP…<seq 1>"
 ///  receive(AUTH P S :<seq 2>)  -> .send("AUTH P S :GKSSP…<seq 3: HMAC [+ GUID]>")
 ///  receive(AUTH P S :OK)       -> .send("AUTH P S :<8 hex><ticket><8 hex><profile>")   (GateKeeperPassport only)
+///                                 in `.ocx` slicing: the first slice of at most 480 bytes, and each further
+///                                 `S :OK` gets the next one (a blob of a multiple of 480 ends with an empty slice)
 ///  receive(AUTH P * u@d oid)   -> .finished(.authenticated)
 ///  receive(910/911/912/909/462, ERROR) -> .finished(.rejected)
 /// ```
@@ -24,10 +26,13 @@ public struct GateKeeperClient {
         public var guid: GateKeeperGUID
         /// The Passport blob, required for GateKeeperPassport.
         public var passportBlob: PassportBlob?
+        /// How the blob goes to the server (protocol.md §2.2): the OCX's 480-byte slices (the default) or one line.
+        public var passportSlicing: PassportSlicing
 
         public init(
             package: GateKeeperPackage, version: GateKeeperVersion = .v3, host: some Collection<UInt8>,
-            truncateHost: Bool = true, guid: GateKeeperGUID = .zero, passportBlob: PassportBlob? = nil
+            truncateHost: Bool = true, guid: GateKeeperGUID = .zero, passportBlob: PassportBlob? = nil,
+            passportSlicing: PassportSlicing = .ocx
         ) {
             self.package = package
             self.version = version
@@ -35,6 +40,7 @@ public struct GateKeeperClient {
             self.truncateHost = truncateHost
             self.guid = guid
             self.passportBlob = passportBlob
+            self.passportSlicing = passportSlicing
         }
     }
 
@@ -74,7 +80,8 @@ public struct GateKeeperClient {
         case idle
         case sentInitiate
         case sentResponse(version: GateKeeperVersion)
-        case sentBlob
+        /// `sent` of the blob's `slices` are on their way; each further `S :OK` asks for the next.
+        case sentBlob(sent: Int, slices: [ArraySlice<UInt8>])
         case finished
         case failed
     }
@@ -95,6 +102,13 @@ public struct GateKeeperClient {
         case .finished, .failed: return true
         case .idle, .sentInitiate, .sentResponse, .sentBlob: return false
         }
+    }
+
+    /// How many slices of the Passport blob have been sent, and of how many (`(0, 0)` before `S :OK`; a
+    /// `.oneLine` blob is one slice). A 910 after the first slice is about the ticket, not the answer.
+    public var passportProgress: (sent: Int, of: Int) {
+        if case .sentBlob(let sent, let slices) = state { return (sent, slices.count) }
+        return (0, 0)
     }
 
     /// The first line: `AUTH <package> I :<seq 1 token>`.
@@ -147,10 +161,26 @@ public struct GateKeeperClient {
             guard auth.isPassportOK, let blob = configuration.passportBlob else {
                 throw GateKeeperError(.unexpectedMessage, "after the answer the server should say S :OK")
             }
-            state = .sentBlob
+            let slices = PassportBlob.slices(blob.encoded(), configuration.passportSlicing)
+            state = .sentBlob(sent: 1, slices: slices)
             return .send(
-                AuthMessage(packageName: configuration.package.nameBytes, step: .sequence, data: blob.encoded())
+                AuthMessage(packageName: configuration.package.nameBytes, step: .sequence, data: slices[0])
                     .serialized())
+
+        case (.sentBlob(let sent, let slices), .sequence) where auth.isPassportOK && sent < slices.count:
+            // A full slice was taken; the server wants the next (protocol.md §2.2, irc7-sspi).
+            state = .sentBlob(sent: sent + 1, slices: slices)
+            return .send(
+                AuthMessage(packageName: configuration.package.nameBytes, step: .sequence, data: slices[sent])
+                    .serialized())
+
+        case (.sentBlob, .sequence) where auth.isPassportOK:
+            throw GateKeeperError(
+                .unexpectedMessage,
+                configuration.passportSlicing == .oneLine
+                    ? "the server asked for more of the Passport blob after the whole of it: it may take the blob in "
+                        + "480-byte slices (set passport_slices = \"ocx\" for this network)"
+                    : "the server asked for more of the Passport blob after its last slice")
 
         case (.sentResponse, .sequence), (.sentBlob, .sequence):
             throw GateKeeperError(.unexpectedMessage, "the server sent another AUTH … S step where none is due")

@@ -1,10 +1,14 @@
-/// The server side of AUTH GateKeeper / GateKeeperPassport, sans-I/O (protocol.md §1, §2.1), as MSNLD/irc7 runs it.
+/// The server side of AUTH GateKeeper / GateKeeperPassport, sans-I/O (protocol.md §1, §2.1), as MSNLD/irc7 runs it,
+/// with the Passport blob taken either in the OCX's slices (irc7-sspi) or from one line (MSNLD/irc7).
 ///
 /// ```
 ///  AUTH P I :<seq 1>            -> .send(AUTH P S :<seq 2, challenge supplied by the caller>)
 ///  AUTH P S :<seq 3>            -> GateKeeper: .authenticated(GUID@GateKeeper) | Passport: .send(AUTH P S :OK)
 ///  AUTH P S :<blob>             -> .verifyPassport(blob): the driver checks the tickets and calls
 ///                                  passportVerified(user:domain:) or passportRejected()
+///    .ocx: AUTH P S :<480 bytes>   -> .send(AUTH P S :OK), and the next slice is awaited
+///          AUTH P S :<0-479 bytes> -> the slices so far are the blob: .verifyPassport(blob)
+///          AUTH P S :<481+ bytes>  -> .reject(910 …)
 ///  anything wrong               -> .reject(910 …): send it and disconnect
 /// ```
 /// The machine never draws random bytes or reads a clock: each step that needs randomness takes it as an argument.
@@ -19,17 +23,26 @@ public struct GateKeeperServer {
         public var packages: Set<GateKeeperPackage>
         /// The lowest version accepted (MSNLD/irc7 accepts 1-3; irc7-sspi only 3).
         public var minimumVersion: GateKeeperVersion
+        /// How the Passport blob arrives after `S :OK` (protocol.md §2.2): in slices of at most
+        /// ``PassportBlob/sliceSize`` bytes, each full one answered with another `S :OK` (irc7-sspi's server, the
+        /// original control's way; the default), or whole on one line (MSNLD/irc7, up to its 1,024-byte lines).
+        public var passportSlicing: PassportSlicing
 
         public init(
             serverName: some Collection<UInt8>, truncateHost: Bool = true,
-            packages: Set<GateKeeperPackage> = [.gateKeeper, .gateKeeperPassport], minimumVersion: GateKeeperVersion = .v1
+            packages: Set<GateKeeperPackage> = [.gateKeeper, .gateKeeperPassport], minimumVersion: GateKeeperVersion = .v1,
+            passportSlicing: PassportSlicing = .ocx
         ) {
             self.serverName = Array(serverName)
             self.truncateHost = truncateHost
             self.packages = packages
             self.minimumVersion = minimumVersion
+            self.passportSlicing = passportSlicing
         }
     }
+
+    /// The most blob bytes taken in slices, as irc7-sspi's server bounds them (`src/passport.rs`: 4,096); past it, 910.
+    public static let maximumSlicedBlobLength = 4096
 
     public enum Action: Equatable, Sendable {
         /// Write this line and wait for the client.
@@ -46,7 +59,8 @@ public struct GateKeeperServer {
     private enum State {
         case idle
         case sentChallenge(package: GateKeeperPackage, name: [UInt8], version: GateKeeperVersion, challenge: [UInt8])
-        case awaitingBlob(name: [UInt8])
+        /// After `S :OK`: `received` holds the full slices taken so far (always empty for `.oneLine`).
+        case awaitingBlob(name: [UInt8], received: [UInt8])
         case verifying(name: [UInt8])
         case authenticated
         case failed
@@ -131,18 +145,42 @@ public struct GateKeeperServer {
                 return succeed(name: name, package: .gateKeeper, user: Array(identity.displayString.utf8),
                     domain: Array("GateKeeper".utf8))
             case .gateKeeperPassport:
-                state = .awaitingBlob(name: name)
-                return .send(AuthMessage(packageName: name, step: .sequence, data: Array("OK".utf8)).serialized())
+                state = .awaitingBlob(name: name, received: [])
+                return Self.passportOK(name)
             }
 
-        case (.awaitingBlob(let name), .sequence):
-            guard let blob = try? PassportBlob(decoding: auth.data) else { return fail(nick: nick, package: name) }
-            state = .verifying(name: name)
-            return .verifyPassport(blob)
+        case (.awaitingBlob(let name, let received), .sequence):
+            switch configuration.passportSlicing {
+            case .oneLine:
+                return takeBlob(auth.data, name: name, nick: nick)
+            case .ocx:
+                // irc7-sspi's server: a slice longer than 480 bytes is refused; one of exactly 480 asks for the next
+                // with S :OK; a shorter one (even empty) ends the blob.
+                let slice = auth.data
+                guard slice.count <= PassportBlob.sliceSize,
+                    received.count + slice.count <= Self.maximumSlicedBlobLength
+                else { return fail(nick: nick, package: name) }
+                if slice.count == PassportBlob.sliceSize {
+                    state = .awaitingBlob(name: name, received: received + slice)
+                    return Self.passportOK(name)
+                }
+                return takeBlob(received + slice, name: name, nick: nick)
+            }
 
         case (.idle, .sequence), (.sentChallenge, .initiate), (.awaitingBlob, .initiate), (.verifying, _):
             return fail(nick: nick, package: auth.packageName)
         }
+    }
+
+    /// `AUTH <name> S :OK`: the answer was right (or a full slice arrived); send the blob (or its next slice).
+    static func passportOK(_ name: [UInt8]) -> Action {
+        .send(AuthMessage(packageName: name, step: .sequence, data: Array("OK".utf8)).serialized())
+    }
+
+    private mutating func takeBlob(_ bytes: [UInt8], name: [UInt8], nick: [UInt8]) -> Action {
+        guard let blob = try? PassportBlob(decoding: bytes) else { return fail(nick: nick, package: name) }
+        state = .verifying(name: name)
+        return .verifyPassport(blob)
     }
 
     /// The driver accepted the Passport blob: `user` is the PUID (16 hex digits), `domain` the ticket's domain.

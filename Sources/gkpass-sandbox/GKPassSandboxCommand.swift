@@ -5,6 +5,7 @@ public import GateKeeper
 
 extension SandboxFault: ExpressibleByArgument {}
 extension PassportBlob.Layout: ExpressibleByArgument {}
+extension PassportSlicing: ExpressibleByArgument {}
 
 /// `gkpass-sandbox`: a local MSN Chat network for tests, demos and client authors.
 @main
@@ -24,7 +25,10 @@ struct GKPassSandboxCommand: ParsableCommand {
               /ppsecure/login.srf       web sign-in form; /ppsecure/post.srf takes login, passwd, id, ru
               /chatroom.msnw?rm=ROOM    chat site: MSNChatNN via /msnchat/1033/utf8/msnredir.asp, then PARAMs
             IRCX (plain TCP): IRCVERS, AUTH GateKeeper and GateKeeperPassport v1-v3, PROP $ MSNREGCOOKIE, \
-            NICK/USER, JOIN/PART/PRIVMSG/NOTICE/QUIT, and FINDS (answered with 613).
+            NICK/USER, JOIN/PART/PRIVMSG/NOTICE/QUIT, and FINDS (answered with 613). Input lines are at most \
+            1,024 bytes; a longer one closes the link. With --passport-slices ocx (the default) the Passport blob \
+            comes in slices of at most 480 bytes, each full one answered with AUTH GateKeeperPassport S :OK, and a \
+            longer line gets 910; with one-line it comes whole on one line, as MSNLD/irc7 takes it.
 
             Demo account: member name demo@passport.test, password sandbox-demo, nickname Demo.
 
@@ -74,6 +78,9 @@ struct GKPassSandboxCommand: ParsableCommand {
     @Option(help: "The Passport blob layout the IRCX server requires.")
     var blobLayout: PassportBlob.Layout = .ticketProfile
 
+    @Option(help: "How the IRCX server takes the Passport blob: ocx (480-byte slices, each answered with S :OK) or one-line.")
+    var passportSlices: PassportSlicing = .ocx
+
     @Option(help: ArgumentHelp("Lifetime of issued tickets in seconds (0: never expire).", valueName: "seconds"))
     var ticketLifetime = 86_400
 
@@ -89,6 +96,11 @@ struct GKPassSandboxCommand: ParsableCommand {
     @Option(help: .hidden)
     var fixedChallenge: String?
 
+    /// Tests only: read a ticket this sandbox's secret sealed on stdin, print it resealed with a padding field so it
+    /// is at least this many bytes long, and exit (long tickets for the OCX's 480-byte slices).
+    @Option(help: .hidden)
+    var padTicket: Int?
+
     @Option(help: ArgumentHelp("Skew the HTTP Date header by this many seconds (a server with a wrong clock).", valueName: "seconds"))
     var clockOffset: Int64 = 0
 
@@ -96,6 +108,7 @@ struct GKPassSandboxCommand: ParsableCommand {
     var roomServer: String?
 
     func validate() throws {
+        if let padTicket, !(1...65_536).contains(padTicket) { throw ValidationError("--pad-ticket takes 1 to 65536.") }
         if let fixedChallenge, fixedChallenge.count != 16 || UInt64(fixedChallenge, radix: 16) == nil {
             throw ValidationError("--fixed-challenge takes 16 hex digits.")
         }
@@ -127,6 +140,14 @@ struct GKPassSandboxCommand: ParsableCommand {
                 secret = try String(contentsOfFile: secretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
                 guard !secret.isEmpty else { throw SandboxError("\(secretFile) is empty") }
             }
+            if let padTicket {
+                let token = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces)
+                guard let padded = PassportV4(secret: secret).padded(token, toAtLeast: padTicket) else {
+                    throw SandboxError("the ticket on standard input is not one this sandbox's secret sealed")
+                }
+                FileHandle.standardOutput.write(Data((padded + "\n").utf8))
+                return
+            }
             if !["127.0.0.1", "::1", "localhost"].contains(listen) {
                 FileHandle.standardError.write(Data("gkpass-sandbox: warning: listening on \(listen), not loopback: other machines can reach the sandbox\n".utf8))
             }
@@ -139,6 +160,7 @@ struct GKPassSandboxCommand: ParsableCommand {
                 })
             var configured = configuration
             configured.clockOffset = clockOffset
+            configured.passportSlices = passportSlices
             if let roomServer, let colon = roomServer.lastIndex(of: ":") {
                 configured.roomServer = (String(roomServer[..<colon]), Int(roomServer[roomServer.index(after: colon)...])!)
             }

@@ -12,7 +12,9 @@ extension GKPass {
             discussion: """
                 Connects to the network's IRCX server (through its directory when the network has one and --room is \
                 given: FINDS, then the server the 613 reply names), sends IRCVERS, runs AUTH GateKeeperPassport with the \
-                stored ticket (or AUTH GateKeeper as a guest with --guest), sends the PROPs the account has \
+                stored ticket (or AUTH GateKeeper as a guest with --guest), sending the Passport blob as the \
+                network's passport_slices says (by default in 480-byte slices, each after the server's S :OK; or on \
+                one line), sends the PROPs the account has \
                 (MSNPROFILE, MSNREGCOOKIE, then SUBSCRIBERINFO and ROLE), waits for registration, optionally joins \
                 ROOM, reports the PUID and nickname the server assigned, and says QUIT.
 
@@ -20,8 +22,9 @@ extension GKPass {
                 hashes the server's host name as given here (the network's server, or --server).
 
                 Exit status: 0 connected; 1 the server refused the GateKeeper answer, the nickname or the room; \
-                3 no ticket; 4 the ticket expired, or the server refused it (910 after the Passport blob: run gkpass \
-                login); 5 keyring locked; 7 cannot connect, timed out, or the server closed the link.
+                3 no ticket; 4 the ticket expired, or the server refused it (910 after the Passport blob or any \
+                slice of it: run gkpass login, or check passport_slices when the message suggests it); 5 keyring \
+                locked; 7 cannot connect, timed out, or the server closed the link.
 
                 Example:
                   gkpass connect --room '%#TheLobby'

@@ -10,14 +10,15 @@ extension GKPass.Gatekeeper {
             discussion: """
                 Reads one line, AUTH <package> S :<escaped GKSSP sequence 2>, and prints the client's answer, \
                 AUTH <package> S :<escaped sequence 3>, with CRLF. The answer uses the challenge's version; version \
-                3 hashes the server host name, so --host is needed for it.
+                3 hashes the server host name, so --host is needed for it. A version 4 challenge (irc7-sspi, vortex-sspi) \
+                is answered as version 3, host hashed and GUID sent, with 4 in the answer's header as the server used.
 
                 GateKeeper (guest) answers carry a GUID. Without --guid, gkpass uses a GUID that is stable for this \
                 user on this machine: HMAC-SHA256 keyed with /etc/machine-id over a gkpass label and your UID, so \
                 it never reveals the machine ID and nothing is stored. GateKeeperPassport always sends the zero GUID.
 
                 Exit status: 0 answered; 1 the input is not a GateKeeper challenge; 2 usage error (bad --guid, or \
-                --host missing for a version 3 challenge).
+                --host missing for a version 3 or 4 challenge).
 
                 Example:
                   printf 'AUTH GateKeeper S :%s\\r\\n' "$CHALLENGE" | gkpass gatekeeper respond --host 1.2.3.4

@@ -10,8 +10,8 @@ extension GKPass {
             discussion: """
                 Point irssi, WeeChat, HexChat or a bot at the --listen address as a plain IRC server. For each client \
                 connection the proxy opens its own connection to the network's IRCX server, logs in with \
-                GateKeeperPassport and the stored ticket (the client's PASS, if any, names the account; else ACCOUNT, \
-                else the default account), sends the account's PROPs, and from registration on relays every line \
+                GateKeeperPassport and the stored ticket, the blob sent as the network's passport_slices says \
+                (the client's PASS, if any, names the account; else ACCOUNT, else the default account), sends the account's PROPs, and from registration on relays every line \
                 both ways unchanged. It answers CAP itself, PINGs a silent server, and, when the network has a \
                 directory, asks it where a JOINed room lives and moves the connection there before the first JOIN. A ticket with \
                 less than 10 minutes left is refreshed first (as gkpass refresh does, with the password remembered by \

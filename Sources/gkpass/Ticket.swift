@@ -17,7 +17,9 @@ extension GKPass {
                 Formats:
                   blob     the GateKeeperPassport blob: %08X length + ticket + %08X length + profile (no newline \
                 unless stdout is a terminal)
-                  auth     the whole AUTH GateKeeperPassport S :<blob> line, escaped, ending in CRLF
+                  auth     the AUTH GateKeeperPassport S :<blob> line, escaped, ending in CRLF; with \
+                passport_slices = "ocx" (the default) a blob of 480 bytes or more is several lines, one per 480-byte \
+                slice (and an empty last one when the blob is a multiple of 480): send each after the server's S :OK
                   ticket   the ticket (t=, MSPAuth); profile: the profile (p=, MSPProf), nothing at all when the \
                 server gave a ticket only (Messenger-style servers; the blob then ends in 00000000)
                   json     the stored ticket document (account, network, obtained, expires, ticket, profile, cookies)
@@ -70,16 +72,22 @@ extension GKPass {
             let ladder = StoreLadder(environment: environment)
             let member = try StoredTicket.account(account, ladder: ladder)
             let set = try StoredTicket.read(account: member, ladder: ladder, now: Int64(time(nil)))
-            // The layout recorded at login; sets from before it was recorded ask the network's config.
-            let layout = set.blobLayout.flatMap(PassportBlob.Layout.init(rawValue:))
-                ?? (try? Network.named(set.network, environment: environment))?.blobLayout ?? .ticketProfile
+            // The layout recorded at login; sets from before it was recorded ask the network's config, as does the
+            // slicing of --format auth (the OCX's when the network cannot be read).
+            let recorded = set.blobLayout.flatMap(PassportBlob.Layout.init(rawValue:))
+            let network = recorded == nil || format == .auth ? try? Network.named(set.network, environment: environment) : nil
+            let layout = recorded ?? network?.blobLayout ?? .ticketProfile
             let terminal = isatty(STDOUT_FILENO) == 1
             var output: [UInt8]
             switch format {
             case .blob:
                 output = try StoredTicket.blob(set, layout: layout).encoded() + (terminal ? [0x0A] : [])
             case .auth:
-                output = AuthMessage(packageName: GateKeeperPackage.gateKeeperPassport.nameBytes, step: .sequence, data: try StoredTicket.blob(set, layout: layout).encoded()).serialized()
+                var blob = try StoredTicket.blob(set, layout: layout).encoded()
+                defer { SecretBytes.wipe(&blob) }
+                output = PassportBlob.slices(blob, network?.passportSlices ?? .ocx).flatMap { slice in
+                    AuthMessage(packageName: GateKeeperPackage.gateKeeperPassport.nameBytes, step: .sequence, data: slice).serialized()
+                }
             case .ticket:
                 output = Array((set.ticket + "\n").utf8)
             case .profile:

@@ -92,6 +92,22 @@ struct GatekeeperCommandTests {
         #expect(try Self.answerToken(v1.stdout, package: "GateKeeper").count == 32)
     }
 
+    @Test("a version 4 challenge gets the version 3 answer with 4 in its header (irc7-sspi, vortex-sspi), byte for byte")
+    func version4() throws {
+        // The worked example of protocol.md §6 (challenge 01..08, host localhost, that GUID), challenged as version 4.
+        let line = Self.challengeLine("GateKeeper", version: 4, challenge: [1, 2, 3, 4, 5, 6, 7, 8])
+        let result = try Binary.run(
+            "gkpass", ["gatekeeper", "respond", "--host", "localhost", "--guid", "D6976AC3-D30A-4249-B168-07102BBA1896"],
+            input: line)
+        #expect(result.status == 0, "\(result.stderr)")
+        let token = try Self.answerToken(result.stdout, package: "GateKeeper")
+        #expect(token.map { String(format: "%02x", $0) }.joined()
+            == "474b5353500000000400000003000000279a49b56166014bbdaf9a4263124877c36a97d60ad34942b16807102bba1896")
+        // Like version 3, it cannot be answered without the host.
+        let hostless = try Binary.run("gkpass", ["gatekeeper", "respond", "--guid", "D6976AC3D30A4249B16807102BBA1896"], input: line)
+        #expect(hostless.status == 2 && hostless.stderr.contains("version 4"), "\(hostless.stderr)")
+    }
+
     @Test("without --guid a guest answer uses this user's stable GUID, the same on every run")
     func stableGUID() throws {
         let line = Self.challengeLine("GateKeeper", version: 2, challenge: [UInt8](repeating: 7, count: 8))

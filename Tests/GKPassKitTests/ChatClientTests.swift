@@ -12,9 +12,11 @@ struct ChatClientTests {
     /// Runs the client against a real GateKeeperServer until AUTH is done; returns the client and the events of
     /// the last server line. `acceptBlob` false makes the server refuse the Passport blob; `serverName` other
     /// than irc.test makes it refuse the answer.
-    static func authenticated(_ options: ChatClient.Options, acceptBlob: Bool = true, serverName: String = "irc.test") throws -> (ChatClient, [ChatClient.Event]) {
+    static func authenticated(
+        _ options: ChatClient.Options, acceptBlob: Bool = true, serverName: String = "irc.test", serverSlicing: PassportSlicing = .ocx
+    ) throws -> (ChatClient, [ChatClient.Event]) {
         var client = try ChatClient(options: options)
-        var server = GateKeeperServer(configuration: .init(serverName: Array(serverName.utf8)))
+        var server = GateKeeperServer(configuration: .init(serverName: Array(serverName.utf8), passportSlicing: serverSlicing))
         var pending = try client.start().split(separator: 0x0A).map { Array($0) + [0x0A] }
         var last: [ChatClient.Event] = []
         func deliver(_ reply: [UInt8]) throws {
@@ -45,6 +47,34 @@ struct ChatClientTests {
             nickname: "n", goal: .register)
         #expect { try Self.authenticated(options, acceptBlob: false) } throws: { ($0 as? ChatClient.Failure)?.kind == .ticketRejected }
         #expect { try Self.authenticated(options, serverName: "other.test") } throws: { ($0 as? ChatClient.Failure)?.kind == .answerRejected }
+    }
+
+    @Test("a 600-byte ticket in slices: accepted by a slicing server; 910 after any slice is a refused ticket, with a hint when the slicing is the likely cause")
+    func slicedBlob() throws {
+        let long = PassportBlob(first: Array(repeating: UInt8(ascii: "T"), count: 600), second: Array("PROFILE".utf8))
+        func options(_ slicing: PassportSlicing) -> ChatClient.Options {
+            ChatClient.Options(
+                gatekeeper: .init(package: .gateKeeperPassport, version: .v3, host: Array("irc.test".utf8), guid: .zero, passportBlob: long, passportSlicing: slicing),
+                nickname: "n", goal: .register)
+        }
+        for slicing in PassportSlicing.allCases {
+            let (_, events) = try Self.authenticated(options(slicing), serverSlicing: slicing)
+            #expect(events.first == .authenticated(user: "0011223344556677", domain: "passport.test"), "\(slicing)")
+            #expect { try Self.authenticated(options(slicing), acceptBlob: false, serverSlicing: slicing) } throws: { error in
+                let failure = error as? ChatClient.Failure
+                // A one-line blob over 480 bytes may have met a slicing server: the message says so, as a possibility.
+                return failure?.kind == .ticketRejected && failure?.message.contains("passport_slices") == (slicing == .oneLine)
+            }
+        }
+        // The wrong slicing for the server: still exit 4's kind (the ticket was refused), and the message says what to try.
+        #expect { try Self.authenticated(options(.oneLine), serverSlicing: .ocx) } throws: { error in
+            let failure = error as? ChatClient.Failure
+            return failure?.kind == .ticketRejected && failure?.message.contains("passport_slices = \"ocx\"") == true
+        }
+        #expect { try Self.authenticated(options(.ocx), serverSlicing: .oneLine) } throws: { error in
+            let failure = error as? ChatClient.Failure
+            return failure?.kind == .ticketRejected && failure?.message.contains("passport_slices = \"one-line\"") == true
+        }
     }
 
     @Test("Passport: PROPs after AUTH (MSNPROFILE before MSNREGCOOKIE), no NICK; post-registration PROPs and JOIN after 001")

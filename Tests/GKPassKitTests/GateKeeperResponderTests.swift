@@ -22,6 +22,36 @@ struct GateKeeperResponderTests {
         #expect(answer.suffix(2) == [0x0D, 0x0A])
     }
 
+    @Test("a version 4 challenge is answered as version 3 (host hashed, GUID sent) with 4 in the header, as irc7-sspi does")
+    func version4() throws {
+        // Challenge: GKSSP\0, reserved 00 00, version 4, sequence 2, eight zero bytes (protocol.md §1.3).
+        let raw: [UInt8] = Array("GKSSP".utf8) + [0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0] + [UInt8](repeating: 0, count: 8)
+        let line = AuthMessage(packageName: Array("GateKeeperPassport".utf8), step: .sequence, data: raw).serialized()
+        let r = responder(host: "1.2.3.4")
+        let challenge = try r.parse(line: line)
+        #expect(challenge.headerVersion == 4 && challenge.token.version == .v3)
+        let answer = try r.answer(challenge)
+        let data = try #require(try AuthMessage(IRCXMessage(parsing: answer))).data
+        // Header with version 4 and sequence 3; the digest is protocol.md §6 vector 2 (v3, host 1.2.3.4); zero GUID.
+        let expected = "474b5353500000000400000003000000" + "9ea5b9a84dbd1d4177284ec15d29282b" + String(repeating: "00", count: 16)
+        #expect(data.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() == expected)
+        // Like version 3 it needs the host.
+        do {
+            _ = try responder(host: nil).answer(challenge)
+            Issue.record("answered a version 4 challenge without a host")
+        } catch {
+            #expect(error.exitCode == .usage && error.message.contains("version 4"))
+        }
+        // Versions 0 and 5 are still not GateKeeper.
+        for version: UInt8 in [0, 5] {
+            var other = raw
+            other[8] = version
+            #expect(throws: GKPassError.self) {
+                try r.parse(line: AuthMessage(packageName: Array("GateKeeper".utf8), step: .sequence, data: other).serialized())
+            }
+        }
+    }
+
     @Test("version 3 without a host is a usage error (exit 2); v1 and v2 need no host")
     func hostNeeded() throws {
         let r = responder(host: nil, guid: .zero)

@@ -45,8 +45,8 @@ struct IRCXSessionTests {
         }
 
         /// Runs a GateKeeper exchange with the real client machine; returns the final server line.
-        func authenticate(_ session: IRCXSession, _ connection: RecordingConnection, package: GateKeeperPackage, blob: PassportBlob? = nil, version: GateKeeperVersion = .v3, now: Int64 = IRCXSessionTests.now) throws -> String {
-            var client = try GateKeeperClient(configuration: .init(package: package, version: version, host: Array("127.0.0.1".utf8), guid: try GateKeeperGUID(parsing: "D6976AC3-D30A-4249-B168-07102BBA1896"), passportBlob: blob))
+        func authenticate(_ session: IRCXSession, _ connection: RecordingConnection, package: GateKeeperPackage, blob: PassportBlob? = nil, version: GateKeeperVersion = .v3, now: Int64 = IRCXSessionTests.now, slicing: PassportSlicing = .ocx) throws -> String {
+            var client = try GateKeeperClient(configuration: .init(package: package, version: version, host: Array("127.0.0.1".utf8), guid: try GateKeeperGUID(parsing: "D6976AC3-D30A-4249-B168-07102BBA1896"), passportBlob: blob, passportSlicing: slicing))
             var outgoing = try client.start()
             for _ in 0..<5 {
                 feed(session, bytes: Array(outgoing.dropLast(2)), now: now)
@@ -89,6 +89,42 @@ struct IRCXSessionTests {
         h.feed(s, "PROP $ MSNREGCOOKIE :\(h.regCookie("Demo"))")
         #expect(c.lines.first == ":127.0.0.1 001 Demo :Welcome to the gkpass sandbox network Demo!0001A2B3C4D5E6F7@GateKeeperPassport")
         #expect(c.lines.contains { $0.contains(" 376 Demo ") })
+    }
+
+    @Test("a 600-byte ticket (resealed with padding): slices to an ocx server, one line to a one-line server; the other way is 910")
+    func longTicket() throws {
+        for serverSlicing in PassportSlicing.allCases {
+            var configuration = SandboxConfiguration(ircxPort: 6667)
+            configuration.passportSlices = serverSlicing
+            let h = Harness(configuration)
+            let issued = h.passportBlob(for: .demo)
+            let tokens = PassportV4(secret: configuration.secret)
+            let ticket = try #require(tokens.padded(String(decoding: issued.first, as: UTF8.self), toAtLeast: 600))
+            #expect(ticket.utf8.count >= 600 && tokens.open(ticket)?["puid"] == SandboxAccount.demo.puid)
+            let blob = PassportBlob(first: Array(ticket.utf8), second: issued.second)
+            for clientSlicing in PassportSlicing.allCases {
+                let (s, c) = h.connect()
+                let final = try h.authenticate(s, c, package: .gateKeeperPassport, blob: blob, slicing: clientSlicing)
+                if clientSlicing == serverSlicing {
+                    #expect(final == "AUTH GateKeeperPassport * 0001A2B3C4D5E6F7@GateKeeperPassport 0", "server \(serverSlicing)")
+                } else {
+                    #expect(final.contains(" 910 ") && c.closed, "server \(serverSlicing), client \(clientSlicing): \(final)")
+                }
+            }
+        }
+        #expect(PassportV4(secret: "mysecret").padded("not a token", toAtLeast: 600) == nil)
+    }
+
+    @Test("a one-line server takes a line of 1,024 bytes and closes the link on a longer one")
+    func lineLimit() throws {
+        var configuration = SandboxConfiguration(ircxPort: 6667)
+        configuration.passportSlices = .oneLine
+        let h = Harness(configuration)
+        let (s, c) = h.connect()
+        h.feed(s, "PONG :" + String(repeating: "x", count: 1018))
+        #expect(!c.closed && c.take().isEmpty)
+        h.feed(s, "PONG :" + String(repeating: "x", count: 1019))
+        #expect(c.closed && c.lines.last?.contains("Input line too long") == true, "\(c.lines)")
     }
 
     @Test("an expired or forged ticket, or the wrong layout, is 910 and the link is closed")
