@@ -91,6 +91,19 @@ public struct ChatClient {
     public private(set) var nickname: String?
 
     public init(options: Options) throws(GateKeeperError) {
+        // Every line built from server or chat-page data (the PROP values, the nickname) passes IRCXMessage's check
+        // before anything is sent: a value holding CR, LF or NUL (a chat page's `&#13;&#10;`) would otherwise be a
+        // second command of the server's choosing.
+        for (name, value) in options.preRegistrationProps + options.postRegistrationProps {
+            do {
+                _ = try IRCXMessage(command: Array("PROP".utf8), parameters: [Array("$".utf8), Array(name.utf8), Array(value.utf8)])
+            } catch {
+                throw GateKeeperError(.invalidArgument, "the value for PROP \(name) holds a line break or NUL (CR, LF or NUL from the chat page); refusing to send it")
+            }
+        }
+        do { _ = try IRCXMessage(command: Array("NICK".utf8), parameters: [Array(options.nickname.utf8)]) } catch {
+            throw GateKeeperError(.invalidArgument, "the nickname holds a line break or NUL; refusing to send it")
+        }
         self.options = options
         gatekeeper = try GateKeeperClient(configuration: options.gatekeeper)
     }

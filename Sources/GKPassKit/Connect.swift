@@ -130,9 +130,8 @@ public struct Connect {
 
     /// Connects and pumps until the goal; the connection stays open for the caller.
     public func open(_ endpoint: Network.Endpoint, goal: ChatClient.Goal, trace: ((String) -> Void)?) throws(GKPassError) -> Opened {
-        let deadline = ChatConnection.now() + timeout
-        let connection = try ChatConnection(endpoint, timeout: timeout)
-        connection.trace = trace
+        // The client (and its check of every line it will send) first: nothing is connected to for lines that
+        // would be refused.
         var client: ChatClient
         do { client = try ChatClient(options: try options(host: endpoint.host, goal: goal)) } catch let error as GateKeeperError {
             throw GKPassError(.failure, "cannot start the exchange: \(error)")
@@ -141,6 +140,9 @@ public struct Connect {
         } catch {
             throw GKPassError(.failure, "cannot start the exchange")
         }
+        let deadline = ChatConnection.now() + timeout
+        let connection = try ChatConnection(endpoint, timeout: timeout)
+        connection.trace = trace
         func send(_ bytes: [UInt8]) throws(GKPassError) {
             if let trace {
                 for line in bytes.split(separator: 0x0A) { trace("> " + Self.redacted(Array(line))) }

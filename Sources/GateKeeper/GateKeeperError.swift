@@ -34,7 +34,7 @@ public struct GateKeeperError: Error, Sendable, Equatable, CustomStringConvertib
     public let kind: Kind
     private let diagnostics: String
 
-    init(_ kind: Kind, _ diagnostics: String) {
+    public init(_ kind: Kind, _ diagnostics: String) {
         self.kind = kind
         self.diagnostics = diagnostics
     }

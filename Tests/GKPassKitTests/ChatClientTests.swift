@@ -40,6 +40,23 @@ struct ChatClientTests {
         return (client, last)
     }
 
+    @Test("a chat-page value or nickname holding CR, LF or NUL is refused before any line is built (no injected command)", arguments: [
+        "x\r\nJOIN #evil", "x\nQUIT", "x\u{0}y", "x\rPRIVMSG a :b",
+    ])
+    func injection(value: String) {
+        let gatekeeper = GateKeeperClient.Configuration(package: .gateKeeperPassport, version: .v3, host: Array("irc.test".utf8), guid: .zero, passportBlob: Self.blob)
+        #expect(throws: GateKeeperError.self) {
+            try ChatClient(options: .init(gatekeeper: gatekeeper, preRegistrationProps: [("MSNREGCOOKIE", value)], nickname: "n", goal: .register))
+        }
+        #expect(throws: GateKeeperError.self) {
+            try ChatClient(options: .init(gatekeeper: gatekeeper, postRegistrationProps: [("ROLE", value)], nickname: "n", goal: .register))
+        }
+        #expect(throws: GateKeeperError.self) { try ChatClient(options: .init(gatekeeper: gatekeeper, nickname: value, goal: .register)) }
+        #expect(throws: Never.self) {
+            try ChatClient(options: .init(gatekeeper: gatekeeper, preRegistrationProps: [("MSNREGCOOKIE", "a value with spaces: ok")], nickname: "n", goal: .register))
+        }
+    }
+
     @Test("910 after the Passport blob is a refused ticket; 910 after the answer a refused answer")
     func refusals() throws {
         let options = ChatClient.Options(
