@@ -138,6 +138,7 @@ final class ProxySession: @unchecked Sendable {
         var nick: String?
         var user = false
         var account = proxy.defaultAccount
+        var pass: String?
         let deadline = ChatConnection.now() + proxy.timeout
         while nick == nil || !user {
             guard let line = clientLine(deadline: deadline), let message = try? IRCXMessage(parsing: line) else { return }
@@ -145,7 +146,8 @@ final class ProxySession: @unchecked Sendable {
             switch message.commandName {
             case "CAP":
                 if first?.uppercased() == "LS" { sendClient(":\(Self.serverName) CAP * LS :") }
-            case "PASS": if let first, !first.isEmpty { account = first }
+            // Kept aside, never echoed nor logged: it may be a password typed into the wrong field.
+            case "PASS": pass = first
             case "NICK": nick = first
             case "USER": user = true
             case "QUIT": return
@@ -154,8 +156,10 @@ final class ProxySession: @unchecked Sendable {
             }
         }
         let clientNick = nick ?? "*"
-        // 2. The account's ticket and network.
+        // 2. The account's ticket and network. PASS picks the account only when it names a stored one exactly;
+        // anything else is ignored, so what a client sends as PASS never reaches an error, the log or a server.
         let ladder = StoreLadder(environment: proxy.environment)
+        if let pass, !pass.isEmpty, (try? ladder.fileStore.recordedAccounts())?.contains(pass) == true { account = pass }
         let set: TicketSet
         let network: Network
         do {

@@ -128,6 +128,29 @@ struct ProxyCommandTests {
         #expect(proxy.stderr.components(separatedBy: "connected to").count == 3, "\(proxy.stderr)")
     }
 
+    @Test("PASS picks an account only when it names a stored one; anything else is ignored, never echoed nor logged")
+    func passIsNotEchoed() throws {
+        let context = try Self.loggedIn()
+        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        let secret = "hunter2-typed-into-PASS"
+        let client = try LineSocket(port: proxy.port)
+        client.send("PASS \(secret)")
+        client.send("NICK x")
+        client.send("USER u 0 * :u")
+        // The default account, not an error about an account called hunter2…
+        let welcome = client.expect(" 001 ")
+        #expect(welcome?.hasPrefix(":127.0.0.1 001 Demo ") == true, "\(welcome ?? "nothing")")
+        client.send("PING :done")
+        var seen: [String] = []
+        while let line = client.text() {
+            seen.append(line)
+            if line.contains("PONG") { break }
+        }
+        #expect(!seen.contains { $0.contains("hunter2") }, "\(seen)")
+        #expect(!proxy.stderr.contains("hunter2"), "\(proxy.stderr)")
+        #expect(!context.sandbox.log.contains("hunter2"))
+    }
+
     @Test("a directory that places the room on another server: connect follows 613, and the proxy moves the client there")
     func directory() throws {
         let roomServer = try SandboxProcess()
