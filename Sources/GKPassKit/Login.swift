@@ -85,7 +85,9 @@ public struct Login {
             }
             tickets = try tweenerSignIn(session, nexus: nexus, password: password, cache: nexusCache, trace: trace)
             if let chat = network.chatRoomURL, var url = PassportURL(chat) {
-                url.query += (url.query.isEmpty ? "" : "&") + "t=\(PercentEncoding.encode(tickets.ticket))&p=\(PercentEncoding.encode(tickets.profile))"
+                // t= and p= on the return URL, as the web flow's DA would put them; no p= when there is no profile.
+                url.query += (url.query.isEmpty ? "" : "&") + "t=\(PercentEncoding.encode(tickets.ticket))"
+                    + (tickets.profile.isEmpty ? "" : "&p=\(PercentEncoding.encode(tickets.profile))")
                 room = url
             }
         case .web:

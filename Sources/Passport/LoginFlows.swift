@@ -115,7 +115,7 @@ public enum TweenerLogin {
 }
 
 /// The web sign-in MSN Chat used (protocol.md §3b): post the form to `post.srf` with the site ID and return URL,
-/// follow redirects until the return URL comes back with `t=` and `p=`.
+/// follow redirects until the return URL comes back with `t=` (and `p=`, unless the server issues no profile).
 public enum WebLogin {
     /// Returns the tickets and the return URL they came back on (the chat-site step starts there).
     public static func signIn(
@@ -131,7 +131,10 @@ public enum WebLogin {
             switch response.status {
             case let status where PassportSession.redirectStatuses.contains(status):
                 let next = try session.redirectTarget(response, from: request.url, "the Passport sign-in")
-                if let t = next.queryValue("t"), let p = next.queryValue("p"), !t.isEmpty {
+                // t= is the ticket (KB Q299644: t, p and f are reserved on return URLs); servers that issue no
+                // profile return t= alone.
+                if let t = next.queryValue("t"), !t.isEmpty {
+                    let p = next.queryValue("p") ?? ""
                     let expiry = session.jar.cookies.filter { $0.name == "MSPAuth" || $0.name == "MSPProf" }.compactMap(\.expires).max()
                     return (PassportTickets(ticket: t, profile: p, cookieExpiry: expiry), next)
                 }
