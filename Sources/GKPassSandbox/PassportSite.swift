@@ -100,14 +100,27 @@ public struct PassportSite: Sendable {
                 Event(kind: "tweener", member: account.member, result: "redirected")
             )
         }
-        let (ticket, profile) = issueTickets(for: account, now: now)
-        let info =
-            "Passport1.4 da-status=success,tname=MSPAuth,tname=MSPProf,tname=MSPSec,"
-            + "from-PP='t=\(ticket)&p=\(profile)',ru=http://messenger.msn.com"
+        let issued = credentials(for: account, now: now)
+        let info = Self.successInfo(dialect: configuration.passportDialect, ticket: issued.ticket, profile: issued.profile ?? "")
         return (
             .html("<html><body>Signed in.</body></html>", extra: [("Authentication-Info", info)]),
             Event(kind: "tweener", member: account.member, result: "success")
         )
+    }
+
+    /// The `Authentication-Info` value of a successful sign-in, as each kind of server words it (protocol.md §3a
+    /// step 4). Only msn2003 uses `profile`. The t-only form keeps MS-PASS's shape (`tname` for each cookie it
+    /// names, then `ru`) and drops what has no profile: `tname=MSPProf` and `&p=`.
+    public static func successInfo(dialect: PassportDialect, ticket: String, profile: String) -> String {
+        switch dialect {
+        case .msn2003:
+            return "Passport1.4 da-status=success,tname=MSPAuth,tname=MSPProf,tname=MSPSec,"
+                + "from-PP='t=\(ticket)&p=\(profile)',ru=http://messenger.msn.com"
+        case .bareToken:
+            return "Passport1.4 da-status=success,from-PP='\(ticket)'"
+        case .tOnly:
+            return "Passport1.4 da-status=success,tname=MSPAuth,tname=MSPSec,from-PP='t=\(ticket)',ru=http://messenger.msn.com"
+        }
     }
 
     func tweenerFailure(_ message: String) -> SiteResponse {
@@ -170,29 +183,31 @@ public struct PassportSite: Sendable {
         if let code = Self.formError(login: login, password: password) { return failure(code) }
         guard let account = configuration.account(member: login) else { return failure("e5b") }
         guard account.password == password else { return failure("e5a") }
-        let (ticket, profile) = issueTickets(for: account, now: now)
+        let (ticket, profile) = credentials(for: account, now: now)
         let separator = ru.contains("?") ? "&" : "?"
-        let location = ru + separator + "t=\(FormEncoding.encode(ticket))&p=\(FormEncoding.encode(profile))"
+        let location = ru + separator + "t=\(FormEncoding.encode(ticket))" + (profile.map { "&p=\(FormEncoding.encode($0))" } ?? "")
         let expires = cookieDate(now + Int64(configuration.ticketLifetime))
+        var cookies: [(name: String, value: String)] = [("Set-Cookie", "MSPAuth=\(ticket); path=/; expires=\(expires); secure")]
+        if let profile { cookies.append(("Set-Cookie", "MSPProf=\(profile); path=/; expires=\(expires); secure")) }
+        cookies.append(("Set-Cookie", "MSPSec=1; path=/; secure"))
         return (
-            .redirect(
-                location,
-                extra: [
-                    ("Set-Cookie", "MSPAuth=\(ticket); path=/; expires=\(expires); secure"),
-                    ("Set-Cookie", "MSPProf=\(profile); path=/; expires=\(expires); secure"),
-                    ("Set-Cookie", "MSPSec=1; path=/; secure"),
-                ]),
+            .redirect(location, extra: cookies),
             Event(kind: "web", member: account.member, result: "success")
         )
     }
 
     // MARK: - Chat site
 
-    /// The signed-in member behind a ticket/profile pair, if the pair is genuine (and not expired).
-    func member(ticket: String, profile: String, now: Int64) -> SandboxAccount? {
-        guard let t = tokens.open(ticket), let p = tokens.open(profile), let puid = t["puid"], p["pid"] == puid,
-            t["ts"] == p["ts"], Self.isCurrent(ts: t["ts"], ttl: t["ttl"], now: now)
+    /// The signed-in member behind a ticket/profile pair, if the pair is genuine (and not expired). A profile that
+    /// is missing or empty is accepted only in a dialect that issues none; one that is there must match.
+    func member(ticket: String, profile: String?, now: Int64) -> SandboxAccount? {
+        guard let t = tokens.open(ticket), let puid = t["puid"], Self.isCurrent(ts: t["ts"], ttl: t["ttl"], now: now)
         else { return nil }
+        if let profile, !profile.isEmpty {
+            guard let p = tokens.open(profile), p["pid"] == puid, t["ts"] == p["ts"] else { return nil }
+        } else if configuration.passportDialect.issuesProfile {
+            return nil
+        }
         return configuration.accounts.first { $0.puid == puid }
     }
 
@@ -203,13 +218,15 @@ public struct PassportSite: Sendable {
         var setCookies: [(name: String, value: String)] = []
         let cookies = request.cookies
         var ticket = cookies["MSPAuth"], profile = cookies["MSPProf"]
-        // t/p on the return URL: the partner site writes them to its MSPAuth/MSPProf cookies (KB Q299644).
-        if let t = request.parameter("t"), let p = request.parameter("p") {
+        // t/p on the return URL: the partner site writes them to its MSPAuth/MSPProf cookies (KB Q299644). A network
+        // without profiles returns `t=` alone.
+        let p = request.parameter("p")
+        if let t = request.parameter("t"), p != nil || !configuration.passportDialect.issuesProfile {
             ticket = t
             profile = p
-            setCookies = [("Set-Cookie", "MSPAuth=\(t); path=/"), ("Set-Cookie", "MSPProf=\(p); path=/")]
+            setCookies = [("Set-Cookie", "MSPAuth=\(t); path=/")] + (p.map { [("Set-Cookie", "MSPProf=\($0); path=/")] } ?? [])
         }
-        guard let ticket, let profile, let account = member(ticket: ticket, profile: profile, now: now) else {
+        guard let ticket, let account = member(ticket: ticket, profile: profile, now: now) else {
             let login = configuration.httpsOrigin + Self.loginFormPath + "?id=\(configuration.siteID)&ru=\(FormEncoding.encode(here))"
             return (.redirect(login), nil)
         }
@@ -221,7 +238,9 @@ public struct PassportSite: Sendable {
         var params: [(String, String)] = [
             ("RoomName", room), ("NickName", account.nickname),
             ("Server", "\(configuration.publicHost):\(configuration.ircxPort)"), ("Locale", "EN-US"),
-            ("PassportTicket", ticket), ("PassportProfile", profile),
+            // Without profiles the page keeps the PARAM, empty: it is the same page template, filled from an MSPProf
+            // cookie the site never set, and scrapers (Vincula, zmic) look for the PARAM by name.
+            ("PassportTicket", ticket), ("PassportProfile", profile ?? ""),
             ("MSNREGCookie", tokens.seal(["nick": account.nickname])), ("MSNProfile", "0"),
         ]
         if account.subscriber == true { params.append(("SubscriberInfo", tokens.seal(["ts": ts, "subscriber": "1"]))) }
@@ -262,6 +281,12 @@ public struct PassportSite: Sendable {
         let ticket = tokens.seal(["puid": account.puid, "domain": "GateKeeperPassport", "ts": String(ts), "ttl": String(ttl)])
         let profile = tokens.seal(["pid": account.puid, "ts": String(ts)])
         return (ticket, profile)
+    }
+
+    /// What the DA hands out in this network's dialect: the ticket, and the profile only where profiles exist.
+    public func credentials(for account: SandboxAccount, now: Int64) -> (ticket: String, profile: String?) {
+        let issued = issueTickets(for: account, now: now)
+        return (issued.ticket, configuration.passportDialect.issuesProfile ? issued.profile : nil)
     }
 
     /// irc7's expiry rule (protocol.md §2.5), which irc7 itself leaves switched off and the sandbox enforces: issued no

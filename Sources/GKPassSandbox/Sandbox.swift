@@ -148,6 +148,7 @@ public final class Sandbox: Sendable {
             "site_id": configuration.siteID,
             "ticket_lifetime": configuration.ticketLifetime,
             "faults": configuration.faults.map(\.rawValue).sorted(),
+            "passport_dialect": configuration.passportDialect.rawValue,
             "pid": Int(getpid()),
             "accounts": configuration.accounts.prefix(20).map { ["member": $0.member, "nickname": $0.nickname] },
         ]

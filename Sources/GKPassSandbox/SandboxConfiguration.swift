@@ -46,6 +46,26 @@ public enum SandboxFault: String, CaseIterable, Sendable {
     }
 }
 
+/// How the Tweener DA words a successful sign-in (protocol.md §3a step 4). Real servers differ, and a client must
+/// take all three; the sandbox speaks one per run so tests can show that it does.
+public enum PassportDialect: String, CaseIterable, Sendable {
+    /// MS-PASS and MSN 2003 captures: `from-PP='t=TICKET&p=PROFILE'`, with the `tname`s and `ru`.
+    case msn2003
+    /// Messenger revival servers: `from-PP='TOKEN'`. The token is the ticket; there is no profile.
+    case bareToken = "bare-token"
+    /// `from-PP='t=TICKET'` alone: a ticket and no profile.
+    case tOnly = "t-only"
+
+    /// Whether this dialect issues a profile (`p=`, MSPProf). When it does not, the chat site and the IRCX server
+    /// take a ticket alone, as a server of that kind must: it has nothing else to give its clients.
+    public var issuesProfile: Bool {
+        switch self {
+        case .msn2003: return true
+        case .bareToken, .tOnly: return false
+        }
+    }
+}
+
 /// Everything the sandbox's servers need to know, fixed at start-up.
 public struct SandboxConfiguration: Sendable {
     /// The address clients use in URLs and the IRCX host (v3 hashes it), e.g. `127.0.0.1`.
@@ -74,6 +94,8 @@ public struct SandboxConfiguration: Sendable {
     public var roomServer: (host: String, port: Int)?
     /// Seconds added to the HTTP Date header: a server whose clock is wrong, for clients that compare clocks.
     public var clockOffset: Int64 = 0
+    /// How the DA words success, and whether profiles exist at all on this network.
+    public var passportDialect: PassportDialect = .msn2003
 
     public init(
         publicHost: String = "127.0.0.1", httpsPort: Int = 0, ircxPort: Int = 0, serverName: String? = nil,

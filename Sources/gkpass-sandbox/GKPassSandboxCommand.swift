@@ -5,6 +5,7 @@ public import GateKeeper
 
 extension SandboxFault: ExpressibleByArgument {}
 extension PassportBlob.Layout: ExpressibleByArgument {}
+extension PassportDialect: ExpressibleByArgument {}
 
 /// `gkpass-sandbox`: a local MSN Chat network for tests, demos and client authors.
 @main
@@ -28,6 +29,17 @@ struct GKPassSandboxCommand: ParsableCommand {
 
             Demo account: member name demo@passport.test, password sandbox-demo, nickname Demo.
 
+            Passport dialects (--passport-dialect): how the Tweener DA words success in its Authentication-Info \
+            header. Real servers differ, and a client must take all three.
+              msn2003     from-PP='t=TICKET&p=PROFILE' with tname=MSPAuth, tname=MSPProf, tname=MSPSec and ru \
+            (MS-PASS, MSN 2003; the default)
+              bare-token  from-PP='TICKET' alone: the token is the ticket (Messenger revival servers)
+              t-only      from-PP='t=TICKET' with tname=MSPAuth, tname=MSPSec and ru
+            bare-token and t-only issue no profile anywhere: the web form returns t= alone and sets no MSPProf, the \
+            chat page's PassportProfile PARAM is empty, and the IRCX server takes a GateKeeperPassport blob whose \
+            profile is empty (%08X ticket 00000000). The ticket is still verified. With msn2003 the profile is \
+            required everywhere. --blob-layout profile-nickname needs a profile, so it works with msn2003 only.
+
             Faults (--fault, repeatable):
               slow                 delay every HTTP response and IRCX reply by --slow-seconds
               http-5xx             Passport and chat-site endpoints answer 503
@@ -41,6 +53,8 @@ struct GKPassSandboxCommand: ParsableCommand {
             Accounts file (--accounts): {"accounts": [{"member": "alice@passport.test", "password": "...", \
             "nickname": "Alice", "puid": "16 hex digits", "subscriber": true, "role": "A|S|G", \
             "da": "primary|secondary"}]}
+
+            endpoints.json also holds passport_dialect (msn2003, bare-token or t-only).
 
             Environment: GKPASS_SANDBOX_STATE sets the state directory (default \
             ${XDG_RUNTIME_DIR:-/tmp}/gkpass-sandbox-UID). Stop with Ctrl-C or SIGTERM.
@@ -73,6 +87,9 @@ struct GKPassSandboxCommand: ParsableCommand {
 
     @Option(help: "The Passport blob layout the IRCX server requires.")
     var blobLayout: PassportBlob.Layout = .ticketProfile
+
+    @Option(help: "How the Tweener DA words success, and whether the network has profiles at all (see above).")
+    var passportDialect: PassportDialect = .msn2003
 
     @Option(help: ArgumentHelp("Lifetime of issued tickets in seconds (0: never expire).", valueName: "seconds"))
     var ticketLifetime = 86_400
@@ -107,6 +124,9 @@ struct GKPassSandboxCommand: ParsableCommand {
         }
         guard slowSeconds >= 0, slowSeconds <= 600 else { throw ValidationError("--slow-seconds takes 0 to 600.") }
         guard ticketLifetime >= 0 else { throw ValidationError("--ticket-lifetime cannot be negative.") }
+        if blobLayout == .profileNickname && !passportDialect.issuesProfile {
+            throw ValidationError("--blob-layout profile-nickname needs a profile, and the \(passportDialect.rawValue) dialect issues none.")
+        }
         if let roomServer {
             guard let colon = roomServer.lastIndex(of: ":"), let port = Int(roomServer[roomServer.index(after: colon)...]), (1...65535).contains(port),
                 colon > roomServer.startIndex
@@ -139,6 +159,7 @@ struct GKPassSandboxCommand: ParsableCommand {
                 })
             var configured = configuration
             configured.clockOffset = clockOffset
+            configured.passportDialect = passportDialect
             if let roomServer, let colon = roomServer.lastIndex(of: ":") {
                 configured.roomServer = (String(roomServer[..<colon]), Int(roomServer[roomServer.index(after: colon)...])!)
             }

@@ -1,0 +1,177 @@
+import Foundation
+import GKPassSandbox
+import GKPassTestSupport
+import GateKeeper
+import Testing
+
+/// How the sandbox models servers that differ: the DA dialects.
+@Suite("Passport dialects (pure)")
+struct PassportDialectTests {
+    static let now: Int64 = 1_800_000_000
+    static let tokens = PassportV4(secret: PassportV4.defaultSecret)
+
+    static func configuration(_ dialect: PassportDialect = .msn2003, faults: Set<SandboxFault> = []) -> SandboxConfiguration {
+        var configuration = SandboxConfiguration(httpsPort: 4443, ircxPort: 6667, accounts: [.demo], faults: faults)
+        configuration.passportDialect = dialect
+        return configuration
+    }
+
+    static func signIn(_ site: PassportSite, member: String = "demo@passport.test", password: String = "sandbox-demo") -> (SiteResponse, PassportSite.Event?) {
+        let header = "Passport1.4 OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger%2Emsn%2Ecom,sign-in=\(FormEncoding.encode(member)),pwd=\(FormEncoding.encode(password)),lc=1033"
+        return site.handle(SiteRequest(method: "GET", target: PassportSite.primaryDAPath, headers: [("Authorization", header)]), now: now)
+    }
+
+    static func header(_ response: SiteResponse, _ name: String) -> String? {
+        response.headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    static func body(_ response: SiteResponse) -> String { String(decoding: response.body, as: UTF8.self) }
+
+    /// The text between `start` and the next `end` in `text`.
+    static func between(_ text: String, _ start: String, _ end: String) -> String? {
+        guard let from = text.range(of: start) else { return nil }
+        let rest = text[from.upperBound...]
+        guard let to = rest.range(of: end) else { return nil }
+        return String(rest[..<to.lowerBound])
+    }
+
+    // MARK: - Dialects at the DA
+
+    @Test("each dialect's success header, exactly")
+    func successHeaders() {
+        #expect(
+            PassportSite.successInfo(dialect: .msn2003, ticket: "TICKET", profile: "PROFILE")
+                == "Passport1.4 da-status=success,tname=MSPAuth,tname=MSPProf,tname=MSPSec,from-PP='t=TICKET&p=PROFILE',ru=http://messenger.msn.com")
+        #expect(PassportSite.successInfo(dialect: .bareToken, ticket: "TICKET", profile: "PROFILE") == "Passport1.4 da-status=success,from-PP='TICKET'")
+        #expect(
+            PassportSite.successInfo(dialect: .tOnly, ticket: "TICKET", profile: "PROFILE")
+                == "Passport1.4 da-status=success,tname=MSPAuth,tname=MSPSec,from-PP='t=TICKET',ru=http://messenger.msn.com")
+    }
+
+    @Test("msn2003 (the default) answers t= and p=, both genuine")
+    func msn2003() throws {
+        #expect(SandboxConfiguration().passportDialect == .msn2003)
+        let (response, _) = Self.signIn(PassportSite(configuration: Self.configuration()))
+        let info = try #require(Self.header(response, "Authentication-Info"))
+        let t = try #require(Self.between(info, "from-PP='t=", "&p="))
+        let p = try #require(Self.between(info, "&p=", "'"))
+        #expect(info == "Passport1.4 da-status=success,tname=MSPAuth,tname=MSPProf,tname=MSPSec,from-PP='t=\(t)&p=\(p)',ru=http://messenger.msn.com")
+        #expect(Self.tokens.open(t)?["puid"] == "0001A2B3C4D5E6F7")
+        #expect(Self.tokens.open(p)?["pid"] == "0001A2B3C4D5E6F7")
+    }
+
+    @Test("bare-token answers the ticket alone as from-PP, and it carries puid, domain, ts and ttl")
+    func bareToken() throws {
+        let (response, event) = Self.signIn(PassportSite(configuration: Self.configuration(.bareToken)))
+        #expect(response.status == 200)
+        #expect(event?.result == "success")
+        let info = try #require(Self.header(response, "Authentication-Info"))
+        let token = try #require(Self.between(info, "from-PP='", "'"))
+        #expect(info == "Passport1.4 da-status=success,from-PP='\(token)'")
+        #expect(!token.contains("t=") && !token.contains("&p="))
+        let fields = try #require(Self.tokens.open(token))
+        #expect(fields["puid"] == "0001A2B3C4D5E6F7" && fields["domain"] == "GateKeeperPassport")
+        #expect(fields["ts"] == String(Self.now) && fields["ttl"] == "86400")
+    }
+
+    @Test("t-only answers t= and no p=")
+    func tOnly() throws {
+        let (response, _) = Self.signIn(PassportSite(configuration: Self.configuration(.tOnly)))
+        let info = try #require(Self.header(response, "Authentication-Info"))
+        let t = try #require(Self.between(info, "from-PP='t=", "'"))
+        #expect(info == "Passport1.4 da-status=success,tname=MSPAuth,tname=MSPSec,from-PP='t=\(t)',ru=http://messenger.msn.com")
+        #expect(!info.contains("&p=") && !info.contains("MSPProf"))
+        #expect(Self.tokens.open(t)?["puid"] == "0001A2B3C4D5E6F7")
+    }
+
+    @Test("without profiles the web form returns t= alone and sets no MSPProf", arguments: [PassportDialect.bareToken, .tOnly])
+    func webFormWithoutProfile(dialect: PassportDialect) throws {
+        let site = PassportSite(configuration: Self.configuration(dialect))
+        let ru = FormEncoding.encode("https://127.0.0.1:4443/chatroom.msnw?rm=A")
+        let (response, _) = site.handle(SiteRequest(method: "GET", target: "/ppsecure/post.srf?id=2260&login=demo%40passport.test&passwd=sandbox-demo&ru=\(ru)"), now: Self.now)
+        #expect(response.status == 302)
+        let location = try #require(Self.header(response, "Location"))
+        #expect(location.hasPrefix("https://127.0.0.1:4443/chatroom.msnw?rm=A&t="))
+        #expect(!location.contains("&p="))
+        let cookies = response.headers.filter { $0.name == "Set-Cookie" }.map(\.value)
+        #expect(cookies.contains { $0.hasPrefix("MSPAuth=") })
+        #expect(!cookies.contains { $0.hasPrefix("MSPProf=") })
+    }
+
+    // MARK: - The chat site without profiles
+
+    @Test("without profiles the chat page takes t= alone, or MSPAuth alone, and leaves PassportProfile empty", arguments: [PassportDialect.bareToken, .tOnly])
+    func chatPageWithoutProfile(dialect: PassportDialect) throws {
+        let site = PassportSite(configuration: Self.configuration(dialect))
+        let ticket = site.credentials(for: .demo, now: Self.now)
+        #expect(ticket.profile == nil)
+        let fromQuery = site.handle(
+            SiteRequest(method: "GET", target: "/chatroom.msnw?rm=A&t=\(FormEncoding.encode(ticket.ticket))", headers: [("Cookie", "MSNChatNN=Demo")]),
+            now: Self.now
+        ).0
+        #expect(fromQuery.status == 200)
+        let html = Self.body(fromQuery)
+        #expect(html.contains("<PARAM NAME=\"PassportTicket\" VALUE=\"\(ticket.ticket)\">"))
+        #expect(html.contains("<PARAM NAME=\"PassportProfile\" VALUE=\"\">"))
+        #expect(fromQuery.headers.filter { $0.name == "Set-Cookie" }.map(\.value) == ["MSPAuth=\(ticket.ticket); path=/"])
+
+        let fromCookie = site.handle(
+            SiteRequest(method: "GET", target: "/chatroom.msnw?rm=A", headers: [("Cookie", "MSPAuth=\(ticket.ticket); MSNChatNN=Demo")]), now: Self.now
+        ).0
+        #expect(fromCookie.status == 200)
+        #expect(Self.body(fromCookie).contains("<PARAM NAME=\"PassportProfile\" VALUE=\"\">"))
+
+        // A forged ticket is still refused: the ticket alone is verified, not trusted.
+        let forged = site.handle(SiteRequest(method: "GET", target: "/chatroom.msnw?rm=A", headers: [("Cookie", "MSPAuth=AAAA; MSNChatNN=Demo")]), now: Self.now).0
+        #expect(forged.status == 302 && Self.header(forged, "Location")?.contains("/ppsecure/login.srf") == true)
+    }
+
+    @Test("msn2003 still needs the profile at the chat site: t= or MSPAuth alone is sent to sign in")
+    func chatPageNeedsProfileInMSN2003() throws {
+        let site = PassportSite(configuration: Self.configuration())
+        let ticket = site.issueTickets(for: .demo, now: Self.now).ticket
+        for request in [
+            SiteRequest(method: "GET", target: "/chatroom.msnw?rm=A&t=\(FormEncoding.encode(ticket))", headers: [("Cookie", "MSNChatNN=Demo")]),
+            SiteRequest(method: "GET", target: "/chatroom.msnw?rm=A", headers: [("Cookie", "MSPAuth=\(ticket); MSNChatNN=Demo")]),
+            SiteRequest(method: "GET", target: "/chatroom.msnw?rm=A", headers: [("Cookie", "MSPAuth=\(ticket); MSPProf=; MSNChatNN=Demo")]),
+        ] {
+            let response = site.handle(request, now: Self.now).0
+            #expect(response.status == 302)
+            #expect(Self.header(response, "Location")?.contains("/ppsecure/login.srf") == true)
+        }
+    }
+
+    // MARK: - The IRCX server without profiles
+
+    static func harness(_ dialect: PassportDialect) -> IRCXSessionTests.Harness {
+        var configuration = SandboxConfiguration(ircxPort: 6667, accounts: [.demo])
+        configuration.passportDialect = dialect
+        return IRCXSessionTests.Harness(configuration)
+    }
+
+    @Test("without profiles the IRCX server takes a blob whose profile is empty", arguments: [PassportDialect.bareToken, .tOnly])
+    func ircxTicketOnly(dialect: PassportDialect) throws {
+        let h = Self.harness(dialect)
+        let ticket = PassportSite(configuration: h.configuration).credentials(for: .demo, now: Self.now).ticket
+        let blob = PassportBlob(first: Array(ticket.utf8), second: [])
+        #expect(blob.encoded().suffix(8) == Array("00000000".utf8))
+        let (s, c) = h.connect()
+        #expect(try h.authenticate(s, c, package: .gateKeeperPassport, blob: blob) == "AUTH GateKeeperPassport * 0001A2B3C4D5E6F7@GateKeeperPassport 0")
+
+        // Still verified: a forged ticket, or an expired one, is 910.
+        let (s2, c2) = h.connect()
+        #expect(try h.authenticate(s2, c2, package: .gateKeeperPassport, blob: PassportBlob(first: Array("forged".utf8), second: [])).contains(" 910 "))
+        let old = PassportSite(configuration: h.configuration).credentials(for: .demo, now: Self.now - 200_000).ticket
+        let (s3, c3) = h.connect()
+        #expect(try h.authenticate(s3, c3, package: .gateKeeperPassport, blob: PassportBlob(first: Array(old.utf8), second: [])).contains(" 910 "))
+    }
+
+    @Test("msn2003 refuses a blob whose profile is empty")
+    func ircxNeedsProfileInMSN2003() throws {
+        let h = Self.harness(.msn2003)
+        let ticket = PassportSite(configuration: h.configuration).issueTickets(for: .demo, now: Self.now).ticket
+        let (s, c) = h.connect()
+        #expect(try h.authenticate(s, c, package: .gateKeeperPassport, blob: PassportBlob(first: Array(ticket.utf8), second: [])).contains(" 910 "))
+        #expect(c.closed)
+    }
+}
