@@ -273,12 +273,14 @@ public struct PassportSite: Sendable {
 
     // MARK: - Tickets
 
-    /// A ticket and profile for `account`, PassportV4-sealed. The `expired-tickets` fault backdates them.
+    /// A ticket and profile for `account`, PassportV4-sealed. The `expired-tickets` fault backdates them. The
+    /// account's `ticket_padding` lengthens the ticket (see ``paddedTicket(_:padding:)``).
     public func issueTickets(for account: SandboxAccount, now: Int64) -> (ticket: String, profile: String) {
         let lifetime = configuration.ticketLifetime
         let ts = configuration.faults.contains(.expiredTickets) ? now - 2 * Int64(max(lifetime, 60)) : now
         let ttl = configuration.faults.contains(.expiredTickets) ? max(lifetime, 60) : lifetime
-        let ticket = tokens.seal(["puid": account.puid, "domain": "GateKeeperPassport", "ts": String(ts), "ttl": String(ttl)])
+        let fields = [("puid", account.puid), ("domain", "GateKeeperPassport"), ("ts", String(ts)), ("ttl", String(ttl))]
+        let ticket = paddedTicket(fields, padding: account.ticketPadding ?? 0)
         let profile = tokens.seal(["pid": account.puid, "ts": String(ts)])
         return (ticket, profile)
     }
@@ -287,6 +289,21 @@ public struct PassportSite: Sendable {
     public func credentials(for account: SandboxAccount, now: Int64) -> (ticket: String, profile: String?) {
         let issued = issueTickets(for: account, now: now)
         return (issued.ticket, configuration.passportDialect.issuesProfile ? issued.profile : nil)
+    }
+
+    /// `fields` sealed with a `pad` field long enough that the token is at least `padding` bytes longer than the
+    /// same fields sealed without it, however long that would have been (it varies from seal to seal; see
+    /// ``PassportV4/maximumSealedLength(_:)``). Measured against that bound, not computed, so block rounding can
+    /// only make it longer.
+    func paddedTicket(_ fields: [(String, String)], padding: Int) -> String {
+        guard padding > 0 else { return tokens.seal(fields) }
+        let wanted = PassportV4.maximumSealedLength(fields) + padding
+        var filler = padding
+        while true {
+            let ticket = tokens.seal(fields + [("pad", String(repeating: "0", count: filler))])
+            if ticket.utf8.count >= wanted { return ticket }
+            filler += 16
+        }
     }
 
     /// irc7's expiry rule (protocol.md §2.5), which irc7 itself leaves switched off and the sandbox enforces: issued no

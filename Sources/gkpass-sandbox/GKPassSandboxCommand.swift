@@ -41,18 +41,28 @@ struct GKPassSandboxCommand: ParsableCommand {
             required everywhere. --blob-layout profile-nickname needs a profile, so it works with msn2003 only.
 
             Faults (--fault, repeatable):
-              slow                 delay every HTTP response and IRCX reply by --slow-seconds
-              http-5xx             Passport and chat-site endpoints answer 503
-              drop                 close HTTP connections without answering
-              malformed-headers    send HTTP responses with a header line that has no colon
-              redirect-loop        login endpoints redirect to themselves forever
-              expired-tickets      issue tickets that are already expired (IRCX refuses them with 910)
-              wrong-challenge      check GateKeeper answers against the wrong bytes (every answer gets 910)
-              malformed-challenge  send a GateKeeper challenge with a broken GKSSP signature
+              slow                    delay every HTTP response and IRCX reply by --slow-seconds
+              http-5xx                Passport and chat-site endpoints answer 503
+              drop                    close HTTP connections without answering
+              malformed-headers       send HTTP responses with a header line that has no colon
+              truncated-headers       close HTTP connections in the middle of the response headers
+              huge-header             send HTTP responses with a 1 MiB header line
+              redirect-loop           login endpoints redirect to themselves forever
+              expired-tickets         issue tickets that are already expired (IRCX refuses them with 910)
+              wrong-challenge         check GateKeeper answers against the wrong bytes (every answer gets 910)
+              malformed-challenge     send a GateKeeper challenge with a broken GKSSP signature
+              expired-certificate     serve a TLS certificate that expired yesterday
+              wrong-host-certificate  serve a TLS certificate for another host name
 
             Accounts file (--accounts): {"accounts": [{"member": "alice@passport.test", "password": "...", \
-            "nickname": "Alice", "puid": "16 hex digits", "subscriber": true, "role": "A|S|G", \
-            "da": "primary|secondary"}]}
+            "nickname": "Alice", "puid": "0000000000A11CE0", "subscriber": true, "role": "G", \
+            "da": "secondary", "ticket_padding": 600}]}
+              Required: member (a member name with @), password (not empty), nickname (not empty), puid (the \
+            Passport unique ID, 16 hex digits; the IRCX server reports it as the user).
+              Optional: subscriber (true: the chat page carries SubscriberInfo), role (A, S or G: the chat page \
+            carries UserRole), da (primary or secondary: secondary members get a da-status=redir 302 to \
+            /loginnet/login2.srf), ticket_padding (0 to 16384: the member's tickets are at least that many bytes \
+            longer, for servers that take long blobs in 480-byte slices; default 0).
 
             endpoints.json also holds passport_dialect (msn2003, bare-token or t-only).
 

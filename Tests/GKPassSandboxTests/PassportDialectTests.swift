@@ -4,14 +4,16 @@ import GKPassTestSupport
 import GateKeeper
 import Testing
 
-/// How the sandbox models servers that differ: the DA dialects.
-@Suite("Passport dialects (pure)")
+/// How the sandbox models servers that differ: DA dialects and long tickets.
+@Suite("Passport dialects and long tickets (pure)")
 struct PassportDialectTests {
     static let now: Int64 = 1_800_000_000
     static let tokens = PassportV4(secret: PassportV4.defaultSecret)
+    static let long = SandboxAccount(
+        member: "long@passport.test", password: "long-pw", nickname: "Long", puid: "00000000000010F6", ticketPadding: 600)
 
     static func configuration(_ dialect: PassportDialect = .msn2003, faults: Set<SandboxFault> = []) -> SandboxConfiguration {
-        var configuration = SandboxConfiguration(httpsPort: 4443, ircxPort: 6667, accounts: [.demo], faults: faults)
+        var configuration = SandboxConfiguration(httpsPort: 4443, ircxPort: 6667, accounts: [.demo, long], faults: faults)
         configuration.passportDialect = dialect
         return configuration
     }
@@ -144,7 +146,7 @@ struct PassportDialectTests {
     // MARK: - The IRCX server without profiles
 
     static func harness(_ dialect: PassportDialect) -> IRCXSessionTests.Harness {
-        var configuration = SandboxConfiguration(ircxPort: 6667, accounts: [.demo])
+        var configuration = SandboxConfiguration(ircxPort: 6667, accounts: [.demo, long])
         configuration.passportDialect = dialect
         return IRCXSessionTests.Harness(configuration)
     }
@@ -173,5 +175,53 @@ struct PassportDialectTests {
         let (s, c) = h.connect()
         #expect(try h.authenticate(s, c, package: .gateKeeperPassport, blob: PassportBlob(first: Array(ticket.utf8), second: [])).contains(" 910 "))
         #expect(c.closed)
+    }
+
+    // MARK: - Long tickets
+
+    @Test("ticket_padding makes the ticket at least that much longer, and it still opens")
+    func ticketPadding() throws {
+        let site = PassportSite(configuration: Self.configuration(.bareToken))
+        let plain = (0..<16).map { _ in site.issueTickets(for: .demo, now: Self.now).ticket.utf8.count }
+        let long = site.issueTickets(for: Self.long, now: Self.now).ticket
+        #expect(long.utf8.count >= 600)
+        #expect(long.utf8.count >= plain.max()! + 600)
+        let fields = try #require(Self.tokens.open(long))
+        #expect(fields["puid"] == Self.long.puid && fields["domain"] == "GateKeeperPassport" && fields["ts"] == String(Self.now))
+        #expect((fields["pad"]?.count ?? 0) >= 600)
+
+        // The DA hands out the long ticket.
+        let (response, _) = Self.signIn(site, member: Self.long.member, password: Self.long.password)
+        let token = try #require(Self.header(response, "Authentication-Info").flatMap { Self.between($0, "from-PP='", "'") })
+        #expect(token.utf8.count >= 600)
+        #expect(Self.tokens.open(token)?["puid"] == Self.long.puid)
+    }
+
+    @Test("the length bound holds for every seal, and small paddings grow the ticket too", arguments: [1, 7, 16, 33])
+    func smallPadding(padding: Int) throws {
+        var account = SandboxAccount.demo
+        account.ticketPadding = padding
+        let site = PassportSite(configuration: Self.configuration())
+        let fields = [("puid", "0001A2B3C4D5E6F7"), ("domain", "GateKeeperPassport"), ("ts", String(Self.now)), ("ttl", "86400")]
+        let plain = (0..<64).map { _ in site.issueTickets(for: .demo, now: Self.now).ticket.utf8.count }
+        #expect(plain.allSatisfy { $0 <= PassportV4.maximumSealedLength(fields) })
+        #expect(site.issueTickets(for: account, now: Self.now).ticket.utf8.count >= plain.max()! + padding)
+    }
+
+    @Test("the accounts file: ticket_padding is read, bounded, and optional")
+    func accountsFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("accounts-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try #"{"accounts": [{"member": "a@passport.test", "password": "p", "nickname": "A", "puid": "000000000000000A", "ticket_padding": 700}, {"member": "b@passport.test", "password": "p", "nickname": "B", "puid": "000000000000000B"}]}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let accounts = try SandboxAccount.load(path: path)
+        #expect(accounts.map(\.ticketPadding) == [700, nil])
+        for bad in ["-1", "16385"] {
+            try #"{"accounts": [{"member": "a@passport.test", "password": "p", "nickname": "A", "puid": "000000000000000A", "ticket_padding": \#(bad)}]}"#
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(throws: SandboxError.self) { try SandboxAccount.load(path: path) }
+        }
+        try #"{"accounts": [{"member": "a@passport.test", "password": "p", "nickname": "A"}]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: SandboxError.self, "puid is required") { try SandboxAccount.load(path: path) }
     }
 }
