@@ -4,8 +4,22 @@
 /// - the Passport nexus (`/rdr/pprdr.asp`) and Tweener DAs (`/login2.srf`, secondary `/loginnet/login2.srf`);
 /// - the web sign-in form (`/ppsecure/login.srf`, `/ppsecure/post.srf`);
 /// - the MSN Chat site (`/chatroom.msnw`, `/msnchat/1033/utf8/msnredir.asp`).
+///
+/// A second listener may play only a DA on another origin (``Role/otherDA(origin:)``): where the
+/// `da-offsite-redirect` and `da-plain-redirect` faults send sign-ins.
 public struct PassportSite: Sendable {
+    /// Which server a listener plays.
+    public enum Role: Sendable, Equatable {
+        /// The nexus, both DAs, the web form and the chat site, on ``SandboxConfiguration/httpsOrigin``.
+        case site
+        /// Only a Tweener DA at `/login2.srf` on `origin` (another loopback address, or plain http). Like a hostile
+        /// DA it answers success to a good password, so a test sees the password arrive; it never redirects
+        /// further.
+        case otherDA(origin: String)
+    }
+
     public let configuration: SandboxConfiguration
+    public let role: Role
     let tokens: PassportV4
 
     public static let primaryDAPath = "/login2.srf"
@@ -16,8 +30,9 @@ public struct PassportSite: Sendable {
     public static let chatRoomPath = "/chatroom.msnw"
     public static let chatRedirectPath = "/msnchat/1033/utf8/msnredir.asp"
 
-    public init(configuration: SandboxConfiguration) {
+    public init(configuration: SandboxConfiguration, role: Role = .site) {
         self.configuration = configuration
+        self.role = role
         self.tokens = PassportV4(secret: configuration.secret)
     }
 
@@ -29,13 +44,18 @@ public struct PassportSite: Sendable {
     }
 
     public func handle(_ request: SiteRequest, now: Int64) -> (SiteResponse, Event?) {
+        if case .otherDA(let origin) = role {
+            // No site faults here: what a test asks of this DA is only whether the password reached it.
+            guard request.path == Self.primaryDAPath else { return (.text(404, "Not found."), nil) }
+            return tweener(request, now: now, origin: origin, secondary: false)
+        }
         if configuration.faults.contains(.http5xx) {
             return (.text(503, "The service is temporarily unavailable (sandbox fault http-5xx)."), nil)
         }
         switch request.path {
         case Self.nexusPath: return (nexus(), nil)
-        case Self.primaryDAPath: return tweener(request, now: now, secondary: false)
-        case Self.secondaryDAPath: return tweener(request, now: now, secondary: true)
+        case Self.primaryDAPath: return tweener(request, now: now, origin: configuration.httpsOrigin, secondary: false)
+        case Self.secondaryDAPath: return tweener(request, now: now, origin: configuration.httpsOrigin, secondary: true)
         case Self.loginFormPath: return (loginForm(request), nil)
         case Self.webLoginPath: return webLogin(request, now: now)
         case Self.chatRoomPath: return chatRoom(request, now: now)
@@ -75,23 +95,33 @@ public struct PassportSite: Sendable {
         return fields
     }
 
-    func tweener(_ request: SiteRequest, now: Int64, secondary: Bool) -> (SiteResponse, Event?) {
-        let here = configuration.httpsOrigin + (secondary ? Self.secondaryDAPath : Self.primaryDAPath)
-        if configuration.faults.contains(.redirectLoop) {
-            return (.redirect(here, extra: [("Authentication-Info", "Passport1.4 da-status=redir")]), nil)
+    func tweener(_ request: SiteRequest, now: Int64, origin: String, secondary: Bool) -> (SiteResponse, Event?) {
+        let here = origin + (secondary ? Self.secondaryDAPath : Self.primaryDAPath)
+        let redir = [(name: "Authentication-Info", value: "Passport1.4 da-status=redir")]
+        if role == .site && configuration.faults.contains(.redirectLoop) {
+            return (.redirect(here, extra: redir), nil)
         }
-        guard let header = request.header("Authorization"), let fields = Self.passportFields(header),
-            let member = fields["sign-in"], let password = fields["pwd"], !member.isEmpty
-        else {
-            return (tweenerFailure("Sign in with your e-mail address and password."), Event(kind: "tweener", member: nil, result: "no-credentials"))
+        let parsed = request.header("Authorization").flatMap(Self.passportFields)
+        if role == .site && !secondary {
+            // Before the password is checked, as a DA that homes every member elsewhere answers (MS-PASS 2.2.5).
+            let signIn = parsed?["sign-in"].flatMap { $0.isEmpty ? nil : $0 }
+            if let offsite = configuration.offsiteDAURL {
+                return (.redirect(offsite, extra: redir), Event(kind: "tweener", member: signIn, result: "redirected-offsite"))
+            }
+            if let plain = configuration.plainDAURL {
+                return (.redirect(plain, extra: redir), Event(kind: "tweener", member: signIn, result: "redirected-plain"))
+            }
+        }
+        guard let fields = parsed, let member = fields["sign-in"], let password = fields["pwd"], !member.isEmpty else {
+            return (tweenerFailure("Sign in with your e-mail address and password.", origin: origin), Event(kind: "tweener", member: nil, result: "no-credentials"))
         }
         guard let account = configuration.account(member: member), account.password == password else {
             return (
-                tweenerFailure("The e-mail address or password is incorrect."),
+                tweenerFailure("The e-mail address or password is incorrect.", origin: origin),
                 Event(kind: "tweener", member: member, result: "rejected")
             )
         }
-        if account.da == .secondary && !secondary {
+        if role == .site && account.da == .secondary && !secondary {
             // The member lives on the other DA: resend the same Authorization there (protocol.md §3a step 3).
             return (
                 .redirect(
@@ -123,12 +153,12 @@ public struct PassportSite: Sendable {
         }
     }
 
-    func tweenerFailure(_ message: String) -> SiteResponse {
+    func tweenerFailure(_ message: String, origin: String) -> SiteResponse {
         let challenge =
             "Passport1.4 da-status=failed,srealm=Passport.NET,ts=-1,prompt,"
-            + "cburl=\(configuration.httpsOrigin)/images/passport.gif,cbtxt=\(FormEncoding.encode(message))"
+            + "cburl=\(origin)/images/passport.gif,cbtxt=\(FormEncoding.encode(message))"
         return .html(
-            "<html><head><meta http-equiv=\"Refresh\" content=\"0; URL=\(configuration.httpsOrigin)/pp25/login2.srf?f=11\"></head></html>",
+            "<html><head><meta http-equiv=\"Refresh\" content=\"0; URL=\(origin)/pp25/login2.srf?f=11\"></head></html>",
             status: 401, extra: [("WWW-Authenticate", challenge)])
     }
 

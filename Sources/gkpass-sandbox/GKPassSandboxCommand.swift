@@ -48,11 +48,19 @@ struct GKPassSandboxCommand: ParsableCommand {
               truncated-headers       close HTTP connections in the middle of the response headers
               huge-header             send HTTP responses with a 1 MiB header line
               redirect-loop           login endpoints redirect to themselves forever
+              da-offsite-redirect     the DA redirects sign-ins to a DA on another loopback address (127.0.0.2)
+              da-plain-redirect       the DA redirects sign-ins to a DA over plain http
               expired-tickets         issue tickets that are already expired (IRCX refuses them with 910)
               wrong-challenge         check GateKeeper answers against the wrong bytes (every answer gets 910)
               malformed-challenge     send a GateKeeper challenge with a broken GKSSP signature
               expired-certificate     serve a TLS certificate that expired yesterday
               wrong-host-certificate  serve a TLS certificate for another host name
+            With a redirect fault, /login2.srf answers every sign-in, before it looks at the password, with 302, \
+            da-status=redir and a Location on a second listener the sandbox opens for it: \
+            https://127.0.0.2:PORT/login2.srf for da-offsite-redirect (same CA; 127.0.0.3 when listening on \
+            127.0.0.2; needs an IPv4 loopback --listen), http://127.0.0.1:PORT/login2.srf for da-plain-redirect. \
+            Like a hostile DA, that listener signs in whoever sends it the password. endpoints.json names them \
+            offsite_da_url and plain_da_url.
 
             Accounts file (--accounts): {"accounts": [{"member": "alice@passport.test", "password": "...", \
             "nickname": "Alice", "puid": "0000000000A11CE0", "subscriber": true, "role": "G", \
@@ -64,7 +72,8 @@ struct GKPassSandboxCommand: ParsableCommand {
             /loginnet/login2.srf), ticket_padding (0 to 16384: the member's tickets are at least that many bytes \
             longer, for servers that take long blobs in 480-byte slices; default 0).
 
-            endpoints.json also holds passport_dialect (msn2003, bare-token or t-only).
+            endpoints.json also holds passport_dialect (msn2003, bare-token or t-only), and offsite_da_url and \
+            plain_da_url when their faults are on.
 
             Environment: GKPASS_SANDBOX_STATE sets the state directory (default \
             ${XDG_RUNTIME_DIR:-/tmp}/gkpass-sandbox-UID). Stop with Ctrl-C or SIGTERM.

@@ -4,8 +4,8 @@ import GKPassTestSupport
 import GateKeeper
 import Testing
 
-/// How the sandbox models servers that differ: DA dialects and long tickets.
-@Suite("Passport dialects and long tickets (pure)")
+/// How the sandbox models servers that differ: DA dialects, long tickets, and DAs a redirect points off-site.
+@Suite("Passport dialects, long tickets and redirecting DAs (pure)")
 struct PassportDialectTests {
     static let now: Int64 = 1_800_000_000
     static let tokens = PassportV4(secret: PassportV4.defaultSecret)
@@ -223,5 +223,63 @@ struct PassportDialectTests {
         }
         try #"{"accounts": [{"member": "a@passport.test", "password": "p", "nickname": "A"}]}"#.write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: SandboxError.self, "puid is required") { try SandboxAccount.load(path: path) }
+    }
+
+    // MARK: - Redirecting DAs
+
+    @Test("da-offsite-redirect: 302, da-status=redir, Location on the other loopback address; before any password check")
+    func offsiteRedirect() throws {
+        var configuration = Self.configuration(faults: [.daOffsiteRedirect])
+        configuration.offsiteDAURL = "https://127.0.0.2:4444/login2.srf"
+        let site = PassportSite(configuration: configuration)
+        for password in ["sandbox-demo", "wrong"] {
+            let (response, event) = Self.signIn(site, password: password)
+            #expect(response.status == 302)
+            #expect(Self.header(response, "Authentication-Info") == "Passport1.4 da-status=redir")
+            #expect(Self.header(response, "Location") == "https://127.0.0.2:4444/login2.srf")
+            #expect(event?.kind == "tweener" && event?.member == "demo@passport.test" && event?.result == "redirected-offsite")
+        }
+        // The second DA path and the rest of the site are unchanged.
+        let second = site.handle(SiteRequest(method: "GET", target: PassportSite.secondaryDAPath), now: Self.now).0
+        #expect(second.status == 401)
+    }
+
+    @Test("da-plain-redirect: 302, da-status=redir, Location on plain http")
+    func plainRedirect() throws {
+        var configuration = Self.configuration(faults: [.daPlainRedirect])
+        configuration.plainDAURL = "http://127.0.0.1:8080/login2.srf"
+        let (response, event) = Self.signIn(PassportSite(configuration: configuration))
+        #expect(response.status == 302)
+        #expect(Self.header(response, "Authentication-Info") == "Passport1.4 da-status=redir")
+        #expect(Self.header(response, "Location") == "http://127.0.0.1:8080/login2.srf")
+        #expect(event?.result == "redirected-plain")
+    }
+
+    @Test("the other DA signs in whoever sends it the password, in the network's dialect, and serves nothing else")
+    func otherDA() throws {
+        var configuration = Self.configuration(.tOnly, faults: [.daOffsiteRedirect, .redirectLoop, .http5xx])
+        configuration.offsiteDAURL = "https://127.0.0.2:4444/login2.srf"
+        let other = PassportSite(configuration: configuration, role: .otherDA(origin: "https://127.0.0.2:4444"))
+        let (response, event) = Self.signIn(other)
+        #expect(response.status == 200, "it never redirects further, nor fails with the site's faults")
+        #expect(event?.result == "success")
+        let t = try #require(Self.header(response, "Authentication-Info").flatMap { Self.between($0, "from-PP='t=", "'") })
+        #expect(Self.tokens.open(t)?["puid"] == "0001A2B3C4D5E6F7")
+        let wrong = Self.signIn(other, password: "wrong").0
+        #expect(wrong.status == 401)
+        #expect(Self.header(wrong, "WWW-Authenticate")?.contains("cburl=https://127.0.0.2:4444/images/passport.gif") == true)
+        for path in ["/rdr/pprdr.asp", "/chatroom.msnw", "/ppsecure/post.srf", "/loginnet/login2.srf"] {
+            #expect(other.handle(SiteRequest(method: "GET", target: path), now: Self.now).0.status == 404, "\(path)")
+        }
+    }
+
+    @Test("the off-site host is another IPv4 loopback address, or none")
+    func offsiteHost() {
+        #expect(SandboxConfiguration.offsiteHost(forListenAddress: "127.0.0.1") == "127.0.0.2")
+        #expect(SandboxConfiguration.offsiteHost(forListenAddress: "127.5.6.7") == "127.0.0.2")
+        #expect(SandboxConfiguration.offsiteHost(forListenAddress: "127.0.0.2") == "127.0.0.3")
+        #expect(SandboxConfiguration.offsiteHost(forListenAddress: "::1") == nil)
+        #expect(SandboxConfiguration.offsiteHost(forListenAddress: "192.168.1.2") == nil)
+        #expect(SandboxConfiguration.offsiteHost(forListenAddress: "127.0.0") == nil)
     }
 }
