@@ -13,8 +13,8 @@ public struct PassportSite: Sendable {
         /// The nexus, both DAs, the web form and the chat site, on ``SandboxConfiguration/httpsOrigin``.
         case site
         /// Only a Tweener DA at `/login2.srf` on `origin` (another loopback address, or plain http). Like a hostile
-        /// DA it answers success to a good password, so a test sees the password arrive; it never redirects
-        /// further.
+        /// DA it answers success to a good password, so a test sees the password arrive by the sign-in's success
+        /// and by the `password-request` log line; it never redirects further.
         case otherDA(origin: String)
     }
 
@@ -160,6 +160,24 @@ public struct PassportSite: Sendable {
         return .html(
             "<html><head><meta http-equiv=\"Refresh\" content=\"0; URL=\(origin)/pp25/login2.srf?f=11\"></head></html>",
             status: 401, extra: [("WWW-Authenticate", challenge)])
+    }
+
+    // MARK: - Passwords in requests
+
+    /// Whether `request` carries a password: a `Passport1.4` Authorization with a `pwd` field (Tweener), or a
+    /// `passwd` parameter in the query or the body (the web form, posted, or in the query as Vincula's updater sent
+    /// it). Deliberately looser than the handlers: a field that does not decode still carried a password.
+    public static func carriesPassword(_ request: SiteRequest) -> Bool {
+        if let header = request.header("Authorization"), header.lowercased().hasPrefix("passport1.4") {
+            let items = header.dropFirst("passport1.4".count).split(separator: ",")
+            if items.contains(where: { $0.split(separator: "=", maxSplits: 1).first?.trimmed().lowercased() == "pwd" }) {
+                return true
+            }
+        }
+        let keys = { (text: String) in
+            text.split(separator: "&").map { FormEncoding.decode($0.split(separator: "=", maxSplits: 1).first ?? "") }
+        }
+        return keys(request.query).contains("passwd") || keys(String(decoding: request.body, as: UTF8.self)).contains("passwd")
     }
 
     // MARK: - Web form (post.srf)

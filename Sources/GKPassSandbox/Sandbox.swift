@@ -141,7 +141,8 @@ public final class Sandbox: Sendable {
                     try sync.addHandler(IdleCloser())
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try sync.addHandler(SiteHTTPHandler(site: makeSite(configuration), log: log))
+                    try sync.addHandler(
+                        SiteHTTPHandler(site: makeSite(configuration), scheme: tls == nil ? "http" : "https", log: log))
                 }
             }
             .bind(host: host, port: port).wait()

@@ -72,6 +72,11 @@ struct GKPassSandboxCommand: ParsableCommand {
             /loginnet/login2.srf), ticket_padding (0 to 16384: the member's tickets are at least that many bytes \
             longer, for servers that take long blobs in 480-byte slices; default 0).
 
+            Log (stderr, one event per line, never a password or a ticket). Every HTTP request that carries a \
+            password (a Passport1.4 Authorization with a pwd field, or a passwd parameter in the query or a form \
+            body) logs the listener it reached, whatever the answer:
+              password-request host=127.0.0.2 port=PORT path=/login2.srf scheme=https
+
             endpoints.json also holds passport_dialect (msn2003, bare-token or t-only), and offsite_da_url and \
             plain_da_url when their faults are on.
 

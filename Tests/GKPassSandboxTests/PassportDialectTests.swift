@@ -282,4 +282,18 @@ struct PassportDialectTests {
         #expect(SandboxConfiguration.offsiteHost(forListenAddress: "192.168.1.2") == nil)
         #expect(SandboxConfiguration.offsiteHost(forListenAddress: "127.0.0") == nil)
     }
+
+    // MARK: - Password-bearing requests
+
+    @Test("which requests carry a password: Tweener pwd, the form's passwd in a body or a query")
+    func carriesPassword() {
+        let form = [("Content-Type", "application/x-www-form-urlencoded")]
+        #expect(PassportSite.carriesPassword(SiteRequest(method: "GET", target: "/login2.srf", headers: [("Authorization", "Passport1.4 sign-in=a%40b.c,pwd=x")])))
+        #expect(PassportSite.carriesPassword(SiteRequest(method: "GET", target: "/x", headers: [("authorization", "passport1.4 sign-in=a, PWD =%ZZ")])), "undecodable still counts")
+        #expect(PassportSite.carriesPassword(SiteRequest(method: "POST", target: "/ppsecure/post.srf", headers: form, body: Array("login=a&passwd=b".utf8))))
+        #expect(PassportSite.carriesPassword(SiteRequest(method: "GET", target: "/ppsecure/post.srf?login=a&passwd=b")))
+        #expect(!PassportSite.carriesPassword(SiteRequest(method: "GET", target: "/login2.srf", headers: [("Authorization", "Passport1.4 sign-in=a%40b.c")])))
+        #expect(!PassportSite.carriesPassword(SiteRequest(method: "GET", target: "/rdr/pprdr.asp")))
+        #expect(!PassportSite.carriesPassword(SiteRequest(method: "GET", target: "/chatroom.msnw?rm=A&t=x&p=y")))
+    }
 }

@@ -3,14 +3,20 @@ import GKPassSandbox
 import GKPassTestSupport
 import Testing
 
-/// The real `gkpass-sandbox` binary with the DA redirect faults and the dialects, seen with curl only.
+/// The real `gkpass-sandbox` binary with the DA redirect faults and the dialects, seen with curl only; the sandbox
+/// log's `password-request` lines show which listener got a password.
 @Suite("gkpass-sandbox dialects and redirecting DAs (real binary, curl)", .serialized)
 struct SandboxDialectEndToEndTests {
     static let signIn = "Authorization: Passport1.4 OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger%2Emsn%2Ecom,sign-in=demo%40passport.test,pwd=sandbox-demo,lc=1033"
 
+    /// The `password-request` lines in `log` for `host`.
+    static func passwordRequests(_ log: String, host: String) -> [Substring] {
+        log.split(separator: "\n").filter { $0.contains(" password-request host=\(host) ") }
+    }
+
     static func port(of url: String) -> String { String(url.split(separator: ":").last!.prefix { $0.isNumber }) }
 
-    @Test("da-offsite-redirect: 302 to 127.0.0.2, where a second DA answers over TLS with the sandbox CA")
+    @Test("da-offsite-redirect: 302 to 127.0.0.2 over TLS; curl -L keeps the password home, a resent one is logged there")
     func offsiteRedirect() throws {
         let sandbox = try SandboxProcess(["--fault", "da-offsite-redirect"])
         defer { sandbox.stop() }
@@ -24,15 +30,26 @@ struct SandboxDialectEndToEndTests {
         #expect(first.stdout.contains("\r\nAuthentication-Info: Passport1.4 da-status=redir\r\n"))
         #expect(first.stdout.contains("\r\nLocation: \(offsite)\r\n"))
 
-        // Sent there, over TLS with the sandbox CA (the certificate covers 127.0.0.2), the password signs in.
+        // curl -L does not resend Authorization to another host: the off-site DA sees the request, not the password.
+        let followed = try Run.curl(["--cacert", sandbox.caFile, "-L", "-o", "/dev/null", "-w", "%{http_code} %{url_effective}", "-H", Self.signIn, sandbox.httpsOrigin + "/login2.srf"])
+        #expect(followed.stdout == "401 \(offsite)", "\(followed.stderr)")
+        #expect(Self.passwordRequests(sandbox.log, host: "127.0.0.2").isEmpty, "\(sandbox.log)")
+        #expect(Self.passwordRequests(sandbox.log, host: "127.0.0.1").count == 2)
+
+        // Sent there on purpose, over TLS with the sandbox CA (the certificate covers 127.0.0.2), it signs in and logs.
         let resent = try Run.curl(["--cacert", sandbox.caFile, "-D", "-", "-o", "/dev/null", "-H", Self.signIn, offsite])
         #expect(resent.status == 0, "\(resent.stderr)")
         #expect(resent.stdout.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(resent.stdout.contains("Authentication-Info: Passport1.4 da-status=success,"))
-        #expect(sandbox.log.contains("result=redirected-offsite"))
+        let log = sandbox.log
+        #expect(Self.passwordRequests(log, host: "127.0.0.2").map { $0.split(separator: " ", maxSplits: 1).last! }
+            == ["password-request host=127.0.0.2 port=\(Self.port(of: offsite)) path=/login2.srf scheme=https"])
+        #expect(Self.passwordRequests(log, host: "127.0.0.1").allSatisfy { $0.hasSuffix(" port=\(Self.port(of: sandbox.httpsOrigin)) path=/login2.srf scheme=https") })
+        #expect(log.contains("result=redirected-offsite"))
+        #expect(!log.contains("sandbox-demo"), "the log never holds the password")
     }
 
-    @Test("da-plain-redirect: 302 to a DA on plain http")
+    @Test("da-plain-redirect: 302 to plain http; a password sent there is logged as scheme=http")
     func plainRedirect() throws {
         let sandbox = try SandboxProcess(["--fault", "da-plain-redirect"])
         defer { sandbox.stop() }
@@ -45,6 +62,7 @@ struct SandboxDialectEndToEndTests {
         #expect(first.stdout.contains("\r\nLocation: \(plain)\r\n"))
         let resent = try Run.curl(["-D", "-", "-o", "/dev/null", "-H", Self.signIn, plain])
         #expect(resent.stdout.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(resent.stderr)")
+        #expect(sandbox.log.contains("password-request host=127.0.0.1 port=\(Self.port(of: plain)) path=/login2.srf scheme=http\n"))
     }
 
     @Test("--passport-dialect bare-token: endpoints.json says so, and the DA answers a bare from-PP")
