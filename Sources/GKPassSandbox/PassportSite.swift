@@ -339,17 +339,20 @@ public struct PassportSite: Sendable {
         return (issued.ticket, configuration.passportDialect.issuesProfile ? issued.profile : nil)
     }
 
-    /// `fields` sealed with a `pad` field long enough that the token is at least `padding` bytes longer than the
-    /// same fields sealed without it, however long that would have been (it varies from seal to seal; see
-    /// ``PassportV4/maximumSealedLength(_:)``). Measured against that bound, not computed, so block rounding can
-    /// only make it longer.
+    /// `fields` sealed with a `pad` field, so the token is at least `padding` bytes longer than the same fields
+    /// sealed without it, and at most about one AES block (22 base64 bytes) more than that: an account that asks
+    /// for 600 gets a ticket that still fits a one-line server's 1,024-byte AUTH line with its profile.
+    ///
+    /// Measured, not computed: base64 turns 3 filler bytes into 4, AES rounds up to 16-byte blocks, and the
+    /// signature's escaping changes the length by a few bytes from seal to seal. So the filler starts below 3/4 of
+    /// `padding` and grows one block at a time until the token is long enough.
     func paddedTicket(_ fields: [(String, String)], padding: Int) -> String {
-        guard padding > 0 else { return tokens.seal(fields) }
-        let wanted = PassportV4.maximumSealedLength(fields) + padding
-        var filler = padding
+        let plain = tokens.seal(fields)
+        guard padding > 0 else { return plain }
+        var filler = max(0, padding * 3 / 4 - 32)
         while true {
             let ticket = tokens.seal(fields + [("pad", String(repeating: "0", count: filler))])
-            if ticket.utf8.count >= wanted { return ticket }
+            if ticket.utf8.count >= plain.utf8.count + padding { return ticket }
             filler += 16
         }
     }

@@ -11,8 +11,8 @@ import _CryptoExtras
 /// plain    = body + "&sig=" + urlencode(base64(HMAC-SHA256(signKey, body)))
 /// token    = base64(IV(16) || AES-128-CBC-PKCS7(cryptKey, IV, plain))
 /// ```
-/// Ticket fields: `puid, domain, ts, ttl` (and `pad`, filler for accounts with `ticket_padding`). Profile: `pid, ts`. Registration cookie: `nick`. SubscriberInfo:
-/// `ts, subscriber`. UserRole: `umode, utype`.
+/// Ticket fields: `puid, domain, ts, ttl` (and `pad`, filler for accounts with `ticket_padding`). Profile: `pid, ts`.
+/// Registration cookie: `nick`. SubscriberInfo: `ts, subscriber`. UserRole: `umode, utype`.
 public struct PassportV4: Sendable {
     /// irc7's default secret (`DefaultServer.json`), so a stock irc7 server accepts the sandbox's tickets.
     public static let defaultSecret = "mysecret"
@@ -31,7 +31,7 @@ public struct PassportV4: Sendable {
     }
 
     public func seal(_ fields: [(String, String)], iv: [UInt8]? = nil) -> String {
-        let body = Self.body(fields)
+        let body = fields.map { FormEncoding.encode($0.0) + "=" + FormEncoding.encode($0.1) }.joined(separator: "&")
         let signature = Data(HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: signKey)).base64EncodedString()
         let plain = Array((body + "&sig=" + FormEncoding.encode(signature)).utf8)
         var rng = SystemRandomNumberGenerator()
@@ -39,20 +39,6 @@ public struct PassportV4: Sendable {
         // Both can only fail on a wrong-sized IV, which this code never builds.
         let sealed = try! AES._CBC.encrypt(plain, using: cryptKey, iv: try! AES._CBC.IV(ivBytes: ivBytes))
         return Data(ivBytes + sealed).base64EncodedString()
-    }
-
-    /// `k=v&k=v…`, form-encoded, in order.
-    static func body(_ fields: [(String, String)]) -> String {
-        fields.map { FormEncoding.encode($0.0) + "=" + FormEncoding.encode($0.1) }.joined(separator: "&")
-    }
-
-    /// The longest token `fields` can seal to. Tokens of the same fields differ in length from seal to seal: the
-    /// signature's base64 is form-encoded, and each `+`, `/` or `=` in it takes 3 bytes. The bound counts 3 for all
-    /// 44 characters, then adds PKCS#7's padding block, the IV and base64's growth.
-    public static func maximumSealedLength(_ fields: [(String, String)]) -> Int {
-        let plain = body(fields).utf8.count + "&sig=".utf8.count + 3 * 44
-        let sealed = 16 + 16 * (plain / 16 + 1)
-        return (sealed + 2) / 3 * 4
     }
 
     /// The fields of a token this secret sealed, or nil when it does not decrypt or its signature is wrong.

@@ -69,8 +69,8 @@ struct GKPassSandboxCommand: ParsableCommand {
             Passport unique ID, 16 hex digits; the IRCX server reports it as the user).
               Optional: subscriber (true: the chat page carries SubscriberInfo), role (A, S or G: the chat page \
             carries UserRole), da (primary or secondary: secondary members get a da-status=redir 302 to \
-            /loginnet/login2.srf), ticket_padding (0 to 16384: the member's tickets are at least that many bytes \
-            longer, for servers that take long blobs in 480-byte slices; default 0).
+            /loginnet/login2.srf), ticket_padding (0 to 16384: the member's tickets are that many bytes longer, \
+            or up to 22 more, for servers that take long blobs in 480-byte slices; default 0).
 
             Log (stderr, one event per line, never a password or a ticket). Every HTTP request that carries a \
             password (a Passport1.4 Authorization with a pwd field, or a passwd parameter in the query or a form \
