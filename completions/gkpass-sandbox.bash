@@ -165,7 +165,7 @@ _gkpass-sandbox() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--no-truncate -h --help)
     local -a repeating_options=(--fault)
-    local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --passport-slices --ticket-lifetime --server-name --secret-file --clock-offset --room-server)
+    local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --passport-slices --passport-dialect --ticket-lifetime --server-name --secret-file --clock-offset --room-server)
     __gkpass-sandbox_offer_flags_options 0
 
     # Offer option value completions
@@ -189,7 +189,7 @@ _gkpass-sandbox() {
         return
         ;;
     '--fault')
-        __gkpass-sandbox_add_completions -W 'slow'$'\n''http-5xx'$'\n''drop'$'\n''malformed-headers'$'\n''redirect-loop'$'\n''expired-tickets'$'\n''wrong-challenge'$'\n''malformed-challenge'$'\n''truncated-headers'$'\n''huge-header'$'\n''expired-certificate'$'\n''wrong-host-certificate'
+        __gkpass-sandbox_add_completions -W 'slow'$'\n''http-5xx'$'\n''drop'$'\n''malformed-headers'$'\n''redirect-loop'$'\n''expired-tickets'$'\n''wrong-challenge'$'\n''malformed-challenge'$'\n''truncated-headers'$'\n''huge-header'$'\n''expired-certificate'$'\n''wrong-host-certificate'$'\n''da-offsite-redirect'$'\n''da-plain-redirect'
         return
         ;;
     '--slow-seconds')
@@ -201,6 +201,10 @@ _gkpass-sandbox() {
         ;;
     '--passport-slices')
         __gkpass-sandbox_add_completions -W 'ocx'$'\n''one-line'
+        return
+        ;;
+    '--passport-dialect')
+        __gkpass-sandbox_add_completions -W 'msn2003'$'\n''bare-token'$'\n''t-only'
         return
         ;;
     '--ticket-lifetime')

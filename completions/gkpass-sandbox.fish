@@ -20,7 +20,7 @@ function __gkpass-sandbox_parse_tokens -S
     set -l unparsed_tokens (__gkpass-sandbox_tokens -pc)
     switch $unparsed_tokens[1]
     case 'gkpass-sandbox'
-        __gkpass-sandbox_parse_subcommand 0 'state-dir=' 'listen=' 'https-port=' 'ircx-port=' 'accounts=' 'generated-accounts=' 'fault=+' 'slow-seconds=' 'blob-layout=' 'passport-slices=' 'ticket-lifetime=' 'server-name=' 'no-truncate' 'secret-file=' 'clock-offset=' 'room-server=' 'h/help'
+        __gkpass-sandbox_parse_subcommand 0 'state-dir=' 'listen=' 'https-port=' 'ircx-port=' 'accounts=' 'generated-accounts=' 'fault=+' 'slow-seconds=' 'blob-layout=' 'passport-slices=' 'passport-dialect=' 'ticket-lifetime=' 'server-name=' 'no-truncate' 'secret-file=' 'clock-offset=' 'room-server=' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __gkpass-sandbox_parse_subcommand -r 1 
@@ -83,10 +83,11 @@ complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_f
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" ircx-port' -l 'ircx-port' -d 'The IRCX port (0: chosen by the system).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" accounts' -l 'accounts' -d 'A JSON accounts file (see above); the demo account is added unless it names one.' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" generated-accounts' -l 'generated-accounts' -d 'Also create N accounts user1@passport.test … with passwords password-1 … (load tests).' -rfka ''
-complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox"' -l 'fault' -d 'Switch on a fault (repeatable).' -rfka 'slow http-5xx drop malformed-headers redirect-loop expired-tickets wrong-challenge malformed-challenge truncated-headers huge-header expired-certificate wrong-host-certificate'
+complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox"' -l 'fault' -d 'Switch on a fault (repeatable).' -rfka 'slow http-5xx drop malformed-headers redirect-loop expired-tickets wrong-challenge malformed-challenge truncated-headers huge-header expired-certificate wrong-host-certificate da-offsite-redirect da-plain-redirect'
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" slow-seconds' -l 'slow-seconds' -d 'Seconds the slow fault waits.' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" blob-layout' -l 'blob-layout' -d 'The Passport blob layout the IRCX server requires.' -rfka 'ticket-profile profile-nickname'
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" passport-slices' -l 'passport-slices' -d 'How the IRCX server takes the Passport blob: ocx (480-byte slices, each answered with S :OK) or one-line.' -rfka 'ocx one-line'
+complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" passport-dialect' -l 'passport-dialect' -d 'How the Tweener DA words success, and whether the network has profiles at all (see above).' -rfka 'msn2003 bare-token t-only'
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" ticket-lifetime' -l 'ticket-lifetime' -d 'Lifetime of issued tickets in seconds (0: never expire).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" server-name' -l 'server-name' -d 'The IRCX server name that version 3 answers must hash (default: the listen address).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" no-truncate' -l 'no-truncate' -d 'Check version 3 answers against the whole server name instead of its first 15 bytes.'

@@ -8,16 +8,18 @@ import X509
 ///
 /// Files: `ca.pem` (0644, the only one clients need), `ca.key` (0600), `server.pem` (0644), `server.key` (0600).
 /// An existing CA is reused, so a client's trust survives restarts; the server certificate is reissued when it is
-/// missing, unreadable, about to expire, or does not name the address the sandbox listens on.
+/// missing, unreadable, about to expire, or does not name every address the sandbox listens on (a state directory
+/// from before `da-offsite-redirect` has a certificate without 127.0.0.2, and gets a new one).
 public struct CertificateAuthority: Sendable {
     public let caFile: String
     public let serverCertificatePEM: String
     public let serverKeyPEM: String
 
-    /// Loads or creates the CA and a server certificate for `host` (an IP literal or a DNS name).
-    /// `faults` may ask for a broken server certificate (`expired-certificate`, `wrong-host-certificate`): it is
-    /// minted fresh for this run and not kept.
-    public static func prepare(stateDirectory: String, host: String, faults: Set<SandboxFault> = [], now: Date = Date()) throws -> CertificateAuthority {
+    /// Loads or creates the CA and a server certificate for `hosts` (IP literals or DNS names; the first is the
+    /// subject's common name). `faults` may ask for a broken server certificate (`expired-certificate`,
+    /// `wrong-host-certificate`): it is minted fresh for this run and not kept.
+    public static func prepare(stateDirectory: String, hosts: [String], faults: Set<SandboxFault> = [], now: Date = Date()) throws -> CertificateAuthority {
+        let host = hosts.first ?? "127.0.0.1"
         let caCertPath = stateDirectory + "/ca.pem", caKeyPath = stateDirectory + "/ca.key"
         let serverCertPath = stateDirectory + "/server.pem", serverKeyPath = stateDirectory + "/server.key"
 
@@ -61,15 +63,15 @@ public struct CertificateAuthority: Sendable {
             let certificate = try? Certificate(pemEncoded: certText),
             certificate.issuer == caCertificate.subject,
             certificate.notValidAfter > now.addingTimeInterval(86_400),
-            (try? certificate.extensions.subjectAlternativeNames)??.contains(hostName(host)) == true
+            let names = (try? certificate.extensions.subjectAlternativeNames) ?? nil,
+            hosts.allSatisfy({ names.contains(hostName($0)) })
         {
             return CertificateAuthority(caFile: caCertPath, serverCertificatePEM: certText, serverKeyPEM: keyText)
         }
 
         let serverKey = P256.Signing.PrivateKey()
         var names: [GeneralName] = [.dnsName("localhost"), ipName("127.0.0.1")!, ipName("::1")!]
-        let wanted = hostName(host)
-        if !names.contains(wanted) { names.append(wanted) }
+        for wanted in hosts.map(hostName) where !names.contains(wanted) { names.append(wanted) }
         if faults.contains(.wrongHostCertificate) { names = [.dnsName("elsewhere.invalid")] }
         let validity = faults.contains(.expiredCertificate)
             ? (now.addingTimeInterval(-2 * 86_400), now.addingTimeInterval(-86_400))

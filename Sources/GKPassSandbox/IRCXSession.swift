@@ -162,13 +162,17 @@ public final class IRCXSession {
         return AuthMessage(packageName: auth.packageName, step: .sequence, data: data).serialized()
     }
 
-    /// Checks a Passport blob in the network's layout: both strings must be genuine, matching, current tokens.
+    /// Checks a Passport blob in the network's layout: both strings must be genuine, matching, current tokens. On a
+    /// network whose DA issues no profile (bare-token, t-only) the profile is empty (`%08X t 00000000`) and the
+    /// ticket alone is checked; it carries the PUID, domain and times by itself.
     func verify(_ blob: PassportBlob, now: Int64) -> GateKeeperServer.Action {
         let first = String(decoding: blob.first, as: UTF8.self), second = String(decoding: blob.second, as: UTF8.self)
         switch configuration.blobLayout {
         case .ticketProfile:
-            guard let ticket = tokens.open(first), let profile = tokens.open(second), let puid = ticket["puid"],
-                let domain = ticket["domain"], profile["pid"] == puid, ticket["ts"] == profile["ts"]
+            let ticketOnly = blob.second.isEmpty && !configuration.passportDialect.issuesProfile
+            let profile = ticketOnly ? nil : tokens.open(second)
+            guard let ticket = tokens.open(first), ticketOnly || profile != nil, let puid = ticket["puid"],
+                let domain = ticket["domain"], ticketOnly || (profile?["pid"] == puid && ticket["ts"] == profile?["ts"])
             else {
                 log("ircx passport peer=\(peerAddress) result=bad-ticket")
                 return gatekeeper.passportRejected(nick: nickOrStar)

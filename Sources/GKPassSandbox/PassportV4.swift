@@ -11,8 +11,8 @@ import _CryptoExtras
 /// plain    = body + "&sig=" + urlencode(base64(HMAC-SHA256(signKey, body)))
 /// token    = base64(IV(16) || AES-128-CBC-PKCS7(cryptKey, IV, plain))
 /// ```
-/// Ticket fields: `puid, domain, ts, ttl`. Profile: `pid, ts`. Registration cookie: `nick`. SubscriberInfo:
-/// `ts, subscriber`. UserRole: `umode, utype`.
+/// Ticket fields: `puid, domain, ts, ttl` (and `pad`, filler for accounts with `ticket_padding`). Profile: `pid, ts`.
+/// Registration cookie: `nick`. SubscriberInfo: `ts, subscriber`. UserRole: `umode, utype`.
 public struct PassportV4: Sendable {
     /// irc7's default secret (`DefaultServer.json`), so a stock irc7 server accepts the sandbox's tickets.
     public static let defaultSecret = "mysecret"

@@ -49,10 +49,20 @@ public final class Sandbox: Sendable {
         FileHandle.standardError.write(Data("\(stamp) \(line)\n".utf8))
     }
 
-    /// Creates the state directory (0700, ours), the certificates, and binds both servers.
+    /// Creates the state directory (0700, ours), the certificates, and binds the servers: IRCX, HTTPS, and the
+    /// second DA a redirect fault points at.
     public static func start(_ options: Options) throws -> Sandbox {
+        let faults = options.configuration.faults
+        var offsiteHost: String?
+        if faults.contains(.daOffsiteRedirect) {
+            guard let host = SandboxConfiguration.offsiteHost(forListenAddress: options.listen) else {
+                throw SandboxError("da-offsite-redirect puts its DA on a second loopback address, so --listen must be an IPv4 loopback address (127.x.y.z), not \(options.listen)")
+            }
+            offsiteHost = host
+        }
         try prepareStateDirectory(options.stateDirectory)
-        let authority = try CertificateAuthority.prepare(stateDirectory: options.stateDirectory, host: options.listen, faults: options.configuration.faults)
+        let authority = try CertificateAuthority.prepare(
+            stateDirectory: options.stateDirectory, hosts: [options.listen] + (offsiteHost.map { [$0] } ?? []), faults: faults)
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(authority.serverCertificatePEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(authority.serverKeyPEM.utf8), format: .pem)))
@@ -75,35 +85,67 @@ public final class Sandbox: Sendable {
                     }
                 }
                 .bind(host: options.listen, port: options.ircxPort).wait()
-            let https = try ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { channel in
-                    guard let configuration = box.value else { return channel.close() }
-                    return channel.eventLoop.makeCompletedFuture {
-                        let sync = channel.pipeline.syncOperations
-                        // Before TLS, so a client that stalls the handshake is dropped too (slow loris).
-                        try sync.addHandler(IdleStateHandler(readTimeout: SiteHTTPHandler.idleTimeout))
-                        try sync.addHandler(IdleCloser())
-                        try sync.addHandler(NIOSSLServerHandler(context: sslContext))
-                        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                        try sync.addHandler(SiteHTTPHandler(site: PassportSite(configuration: configuration), log: log))
-                    }
-                }
-                .bind(host: options.listen, port: options.httpsPort).wait()
-
+            let https = try bindSite(group: group, host: options.listen, port: options.httpsPort, tls: sslContext, box: box, log: log) {
+                PassportSite(configuration: $0)
+            }
+            var channels = [ircx, https]
             var configuration = options.configuration
             configuration.httpsPort = https.localAddress?.port ?? options.httpsPort
             configuration.ircxPort = ircx.localAddress?.port ?? options.ircxPort
+
+            // The DAs the redirect faults point at; each serves only /login2.srf, on its own origin.
+            // (Their sites are made per connection from the final configuration, which by then holds their URLs.)
+            let daSuffix = PassportSite.primaryDAPath.count
+            if let offsiteHost {
+                let offsite = try bindSite(group: group, host: offsiteHost, port: 0, tls: sslContext, box: box, log: log) {
+                    PassportSite(configuration: $0, role: .otherDA(origin: String(($0.offsiteDAURL ?? "").dropLast(daSuffix))))
+                }
+                channels.append(offsite)
+                let origin = SandboxConfiguration.origin(scheme: "https", host: offsiteHost, port: offsite.localAddress?.port ?? 0)
+                configuration.offsiteDAURL = origin + PassportSite.primaryDAPath
+            }
+            if faults.contains(.daPlainRedirect) {
+                let plain = try bindSite(group: group, host: options.listen, port: 0, tls: nil, box: box, log: log) {
+                    PassportSite(configuration: $0, role: .otherDA(origin: String(($0.plainDAURL ?? "").dropLast(daSuffix))))
+                }
+                channels.append(plain)
+                let origin = SandboxConfiguration.origin(scheme: "http", host: configuration.publicHost, port: plain.localAddress?.port ?? 0)
+                configuration.plainDAURL = origin + PassportSite.primaryDAPath
+            }
             box.set(configuration)
 
             let endpoints = options.stateDirectory + "/endpoints.json"
             try writeEndpoints(configuration, caFile: authority.caFile, to: endpoints)
-            return Sandbox(configuration: configuration, endpointsFile: endpoints, group: group, channels: [ircx, https])
+            return Sandbox(configuration: configuration, endpointsFile: endpoints, group: group, channels: channels)
         } catch {
             try? group.syncShutdownGracefully()
             throw error
         }
+    }
+
+    /// Binds an HTTP listener serving the site `makeSite` builds from the final configuration; over TLS when `tls`
+    /// is given, else plain HTTP (the `da-plain-redirect` DA).
+    static func bindSite(
+        group: MultiThreadedEventLoopGroup, host: String, port: Int, tls: NIOSSLContext?, box: ConfigurationBox,
+        log: @escaping @Sendable (String) -> Void, makeSite: @escaping @Sendable (SandboxConfiguration) -> PassportSite
+    ) throws -> any Channel {
+        try ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                guard let configuration = box.value else { return channel.close() }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    // Before TLS, so a client that stalls the handshake is dropped too (slow loris).
+                    try sync.addHandler(IdleStateHandler(readTimeout: SiteHTTPHandler.idleTimeout))
+                    try sync.addHandler(IdleCloser())
+                    if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try sync.addHandler(
+                        SiteHTTPHandler(site: makeSite(configuration), scheme: tls == nil ? "http" : "https", log: log))
+                }
+            }
+            .bind(host: host, port: port).wait()
     }
 
     /// The one line a starter waits for, on stdout.
@@ -135,7 +177,7 @@ public final class Sandbox: Sendable {
     static func writeEndpoints(_ configuration: SandboxConfiguration, caFile: String, to path: String) throws {
         let origin = configuration.httpsOrigin
         let ircx: [String: Any] = ["host": configuration.publicHost, "port": configuration.ircxPort]
-        let document: [String: Any] = [
+        var document: [String: Any] = [
             "ca_file": caFile,
             "nexus_url": origin + PassportSite.nexusPath,
             "web_login_url": origin + PassportSite.webLoginPath,
@@ -149,9 +191,13 @@ public final class Sandbox: Sendable {
             "site_id": configuration.siteID,
             "ticket_lifetime": configuration.ticketLifetime,
             "faults": configuration.faults.map(\.rawValue).sorted(),
+            "passport_dialect": configuration.passportDialect.rawValue,
             "pid": Int(getpid()),
             "accounts": configuration.accounts.prefix(20).map { ["member": $0.member, "nickname": $0.nickname] },
         ]
+        // Only with their faults: a key that is there names a listener that is there.
+        if let url = configuration.offsiteDAURL { document["offsite_da_url"] = url }
+        if let url = configuration.plainDAURL { document["plain_da_url"] = url }
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try CertificateAuthority.write(String(decoding: data, as: UTF8.self) + "\n", to: path, mode: 0o644)
     }

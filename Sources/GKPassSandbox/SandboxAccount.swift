@@ -20,10 +20,22 @@ public struct SandboxAccount: Codable, Sendable, Equatable {
     /// Staff role `A` (admin), `S` (sysop) or `G` (guide): the chat page carries a UserRole PARAM.
     public var role: String?
     public var da: DA?
+    /// Bytes the account's tickets grow by (at least): a padding field sealed into the PassportV4 ticket, so tests
+    /// get tickets as long as real Passport ones ("approx 2 lines"), which slicing servers take in 480-byte pieces.
+    public var ticketPadding: Int?
+
+    /// The accounts file spells multi-word keys in snake case (`ticket_padding`), like endpoints.json.
+    enum CodingKeys: String, CodingKey {
+        case member, password, nickname, puid, subscriber, role, da
+        case ticketPadding = "ticket_padding"
+    }
+
+    /// The most `ticket_padding` may ask for: far past any IRCX line limit, well short of the HTTP header limits.
+    public static let maximumTicketPadding = 16_384
 
     public init(
         member: String, password: String, nickname: String, puid: String, subscriber: Bool? = nil, role: String? = nil,
-        da: DA? = nil
+        da: DA? = nil, ticketPadding: Int? = nil
     ) {
         self.member = member
         self.password = password
@@ -32,6 +44,7 @@ public struct SandboxAccount: Codable, Sendable, Equatable {
         self.subscriber = subscriber
         self.role = role
         self.da = da
+        self.ticketPadding = ticketPadding
     }
 
     /// The demo account the README and tests rely on (design.md §8).
@@ -69,6 +82,9 @@ public struct SandboxAccount: Codable, Sendable, Equatable {
             }
             guard account.puid.count == 16, account.puid.allSatisfy(\.isHexDigit) else {
                 throw SandboxError("\(path): account \(account.member) needs a PUID of 16 hex digits")
+            }
+            if let padding = account.ticketPadding, !(0...maximumTicketPadding).contains(padding) {
+                throw SandboxError("\(path): account \(account.member) has ticket_padding \(padding); it takes 0 to \(maximumTicketPadding)")
             }
             if let role = account.role, !["A", "S", "G"].contains(role) {
                 throw SandboxError("\(path): account \(account.member) has role \(role); roles are A, S or G")

@@ -27,6 +27,11 @@ public enum SandboxFault: String, CaseIterable, Sendable {
     case expiredCertificate = "expired-certificate"
     /// The server certificate names another host (signed by the sandbox CA, dates right).
     case wrongHostCertificate = "wrong-host-certificate"
+    /// The Tweener DA sends every sign-in to a DA on another loopback address (a second HTTPS listener, same CA):
+    /// the redirect a client must not follow with the password unless that host is on its list (issue 15).
+    case daOffsiteRedirect = "da-offsite-redirect"
+    /// The Tweener DA sends every sign-in to a plain `http:` DA (a second, unencrypted listener).
+    case daPlainRedirect = "da-plain-redirect"
 
     public var summary: String {
         switch self {
@@ -42,6 +47,28 @@ public enum SandboxFault: String, CaseIterable, Sendable {
         case .hugeHeader: return "send HTTP responses with a 1 MiB header line"
         case .expiredCertificate: return "serve a TLS certificate that expired yesterday"
         case .wrongHostCertificate: return "serve a TLS certificate for another host name"
+        case .daOffsiteRedirect: return "the DA redirects sign-ins to a DA on another loopback address (127.0.0.2)"
+        case .daPlainRedirect: return "the DA redirects sign-ins to a DA over plain http"
+        }
+    }
+}
+
+/// How the Tweener DA words a successful sign-in (protocol.md §3a step 4). Real servers differ, and a client must
+/// take all three; the sandbox speaks one per run so tests can show that it does.
+public enum PassportDialect: String, CaseIterable, Sendable {
+    /// MS-PASS and MSN 2003 captures: `from-PP='t=TICKET&p=PROFILE'`, with the `tname`s and `ru`.
+    case msn2003
+    /// Messenger revival servers: `from-PP='TOKEN'`. The token is the ticket; there is no profile.
+    case bareToken = "bare-token"
+    /// `from-PP='t=TICKET'` alone: a ticket and no profile.
+    case tOnly = "t-only"
+
+    /// Whether this dialect issues a profile (`p=`, MSPProf). When it does not, the chat site and the IRCX server
+    /// take a ticket alone, as a server of that kind must: it has nothing else to give its clients.
+    public var issuesProfile: Bool {
+        switch self {
+        case .msn2003: return true
+        case .bareToken, .tOnly: return false
         }
     }
 }
@@ -77,6 +104,14 @@ public struct SandboxConfiguration: Sendable {
     /// How the IRCX server takes the Passport blob (protocol.md §2.2): the OCX's 480-byte slices, as irc7-sspi's
     /// server does (the default), or one line of up to 1,024 bytes, as MSNLD/irc7 does.
     public var passportSlices: PassportSlicing = .ocx
+    /// How the DA words success, and whether profiles exist at all on this network.
+    public var passportDialect: PassportDialect = .msn2003
+    /// The DA that `da-offsite-redirect` sends sign-ins to (`https://127.0.0.2:PORT/login2.srf`), set once its
+    /// listener is bound; nil without that fault.
+    public var offsiteDAURL: String?
+    /// The DA that `da-plain-redirect` sends sign-ins to (`http://127.0.0.1:PORT/login2.srf`), set once its listener
+    /// is bound; nil without that fault.
+    public var plainDAURL: String?
 
     public init(
         publicHost: String = "127.0.0.1", httpsPort: Int = 0, ircxPort: Int = 0, serverName: String? = nil,
@@ -100,9 +135,20 @@ public struct SandboxConfiguration: Sendable {
     }
 
     /// `https://host:port` for URLs (IPv6 literals bracketed).
-    public var httpsOrigin: String {
-        let host = publicHost.contains(":") ? "[\(publicHost)]" : publicHost
-        return "https://\(host):\(httpsPort)"
+    public var httpsOrigin: String { Self.origin(scheme: "https", host: publicHost, port: httpsPort) }
+
+    /// `scheme://host:port`, IPv6 literals bracketed.
+    public static func origin(scheme: String, host: String, port: Int) -> String {
+        "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
+    /// The other loopback address `da-offsite-redirect` puts its DA on: 127.0.0.2, or 127.0.0.3 when the sandbox
+    /// itself listens on 127.0.0.2. Nil when `listen` is not an IPv4 loopback address: IPv6 has only one loopback
+    /// address, and an address off this machine would send the test's password somewhere real.
+    public static func offsiteHost(forListenAddress listen: String) -> String? {
+        let parts = listen.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127", parts.allSatisfy({ UInt8($0) != nil }) else { return nil }
+        return listen == "127.0.0.2" ? "127.0.0.3" : "127.0.0.2"
     }
 
     public func account(member: String) -> SandboxAccount? {

@@ -17,13 +17,16 @@ final class SiteHTTPHandler: ChannelInboundHandler {
     static let idleTimeout = TimeAmount.seconds(15)
 
     let site: PassportSite
+    /// `https` or `http`, for the log: the listener's scheme, which the request itself does not say.
+    let scheme: String
     let log: @Sendable (String) -> Void
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var bodyTooLarge = false
 
-    init(site: PassportSite, log: @escaping @Sendable (String) -> Void) {
+    init(site: PassportSite, scheme: String, log: @escaping @Sendable (String) -> Void) {
         self.site = site
+        self.scheme = scheme
         self.log = log
     }
 
@@ -48,6 +51,17 @@ final class SiteHTTPHandler: ChannelInboundHandler {
 
     private func respond(context: ChannelHandlerContext, to requestHead: HTTPRequestHead) {
         let faults = site.configuration.faults
+        let request = SiteRequest(
+            method: requestHead.method.rawValue, target: requestHead.uri,
+            headers: requestHead.headers.map { ($0.name, $0.value) }, body: body)
+        // Whatever happens next, the password has reached this listener: say which one, never what it was. Tests
+        // count these per host to show where a client sent a password and where it did not.
+        if PassportSite.carriesPassword(request) {
+            let local = context.localAddress
+            log(
+                "password-request host=\(local?.ipAddress ?? "-") port=\(local?.port.map(String.init) ?? "-") "
+                    + "path=\(Self.loggable(request.path)) scheme=\(scheme)")
+        }
         if faults.contains(.drop) {
             context.close(promise: nil)
             return
@@ -56,9 +70,6 @@ final class SiteHTTPHandler: ChannelInboundHandler {
         if bodyTooLarge {
             response = .text(413, "The request body is too large.")
         } else {
-            let request = SiteRequest(
-                method: requestHead.method.rawValue, target: requestHead.uri,
-                headers: requestHead.headers.map { ($0.name, $0.value) }, body: body)
             let now = Int64(Date().timeIntervalSince1970)
             var (siteResponse, event) = site.handle(request, now: now)
             // RFC 9110 §6.6.1: an origin server with a clock sends Date. (--clock-offset skews it, for tests of
@@ -95,6 +106,20 @@ final class SiteHTTPHandler: ChannelInboundHandler {
         } else {
             write()
         }
+    }
+
+    /// A request path as one log token: at most 200 bytes, anything but visible ASCII as `%XX` (NIO refuses most
+    /// such bytes already; the log must stay one event per line whatever arrives).
+    static func loggable(_ path: String) -> String {
+        var out = ""
+        for byte in path.utf8.prefix(200) {
+            if (0x21...0x7E).contains(byte) {
+                out.unicodeScalars.append(UnicodeScalar(byte))
+            } else {
+                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
+            }
+        }
+        return out
     }
 
     static func serialize(_ response: SiteResponse, keepAlive: Bool, malformed: Bool) -> [UInt8] {

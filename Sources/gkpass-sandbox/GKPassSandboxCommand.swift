@@ -6,6 +6,7 @@ public import GateKeeper
 extension SandboxFault: ExpressibleByArgument {}
 extension PassportBlob.Layout: ExpressibleByArgument {}
 extension PassportSlicing: ExpressibleByArgument {}
+extension PassportDialect: ExpressibleByArgument {}
 
 /// `gkpass-sandbox`: a local MSN Chat network for tests, demos and client authors.
 @main
@@ -32,19 +33,56 @@ struct GKPassSandboxCommand: ParsableCommand {
 
             Demo account: member name demo@passport.test, password sandbox-demo, nickname Demo.
 
+            Passport dialects (--passport-dialect): how the Tweener DA words success in its Authentication-Info \
+            header. Real servers differ, and a client must take all three.
+              msn2003     from-PP='t=TICKET&p=PROFILE' with tname=MSPAuth, tname=MSPProf, tname=MSPSec and ru \
+            (MS-PASS, MSN 2003; the default)
+              bare-token  from-PP='TICKET' alone: the token is the ticket (Messenger revival servers)
+              t-only      from-PP='t=TICKET' with tname=MSPAuth, tname=MSPSec and ru
+            bare-token and t-only issue no profile anywhere: the web form returns t= alone and sets no MSPProf, the \
+            chat page's PassportProfile PARAM is empty, and the IRCX server takes a GateKeeperPassport blob whose \
+            profile is empty (%08X ticket 00000000). The ticket is still verified. With msn2003 the profile is \
+            required everywhere. --blob-layout profile-nickname needs a profile, so it works with msn2003 only.
+
             Faults (--fault, repeatable):
-              slow                 delay every HTTP response and IRCX reply by --slow-seconds
-              http-5xx             Passport and chat-site endpoints answer 503
-              drop                 close HTTP connections without answering
-              malformed-headers    send HTTP responses with a header line that has no colon
-              redirect-loop        login endpoints redirect to themselves forever
-              expired-tickets      issue tickets that are already expired (IRCX refuses them with 910)
-              wrong-challenge      check GateKeeper answers against the wrong bytes (every answer gets 910)
-              malformed-challenge  send a GateKeeper challenge with a broken GKSSP signature
+              slow                    delay every HTTP response and IRCX reply by --slow-seconds
+              http-5xx                Passport and chat-site endpoints answer 503
+              drop                    close HTTP connections without answering
+              malformed-headers       send HTTP responses with a header line that has no colon
+              truncated-headers       close HTTP connections in the middle of the response headers
+              huge-header             send HTTP responses with a 1 MiB header line
+              redirect-loop           login endpoints redirect to themselves forever
+              da-offsite-redirect     the DA redirects sign-ins to a DA on another loopback address (127.0.0.2)
+              da-plain-redirect       the DA redirects sign-ins to a DA over plain http
+              expired-tickets         issue tickets that are already expired (IRCX refuses them with 910)
+              wrong-challenge         check GateKeeper answers against the wrong bytes (every answer gets 910)
+              malformed-challenge     send a GateKeeper challenge with a broken GKSSP signature
+              expired-certificate     serve a TLS certificate that expired yesterday
+              wrong-host-certificate  serve a TLS certificate for another host name
+            With a redirect fault, /login2.srf answers every sign-in, before it looks at the password, with 302, \
+            da-status=redir and a Location on a second listener the sandbox opens for it: \
+            https://127.0.0.2:PORT/login2.srf for da-offsite-redirect (same CA; 127.0.0.3 when listening on \
+            127.0.0.2; needs an IPv4 loopback --listen), http://127.0.0.1:PORT/login2.srf for da-plain-redirect. \
+            Like a hostile DA, that listener signs in whoever sends it the password. endpoints.json names them \
+            offsite_da_url and plain_da_url.
 
             Accounts file (--accounts): {"accounts": [{"member": "alice@passport.test", "password": "...", \
-            "nickname": "Alice", "puid": "16 hex digits", "subscriber": true, "role": "A|S|G", \
-            "da": "primary|secondary"}]}
+            "nickname": "Alice", "puid": "0000000000A11CE0", "subscriber": true, "role": "G", \
+            "da": "secondary", "ticket_padding": 600}]}
+              Required: member (a member name with @), password (not empty), nickname (not empty), puid (the \
+            Passport unique ID, 16 hex digits; the IRCX server reports it as the user).
+              Optional: subscriber (true: the chat page carries SubscriberInfo), role (A, S or G: the chat page \
+            carries UserRole), da (primary or secondary: secondary members get a da-status=redir 302 to \
+            /loginnet/login2.srf), ticket_padding (0 to 16384: the member's tickets are that many bytes longer, \
+            or up to 22 more, for servers that take long blobs in 480-byte slices; default 0).
+
+            Log (stderr, one event per line, never a password or a ticket). Every HTTP request that carries a \
+            password (a Passport1.4 Authorization with a pwd field, or a passwd parameter in the query or a form \
+            body) logs the listener it reached, whatever the answer:
+              password-request host=127.0.0.2 port=PORT path=/login2.srf scheme=https
+
+            endpoints.json also holds passport_dialect (msn2003, bare-token or t-only), and offsite_da_url and \
+            plain_da_url when their faults are on.
 
             Environment: GKPASS_SANDBOX_STATE sets the state directory (default \
             ${XDG_RUNTIME_DIR:-/tmp}/gkpass-sandbox-UID). Stop with Ctrl-C or SIGTERM.
@@ -80,6 +118,8 @@ struct GKPassSandboxCommand: ParsableCommand {
 
     @Option(help: "How the IRCX server takes the Passport blob: ocx (480-byte slices, each answered with S :OK) or one-line.")
     var passportSlices: PassportSlicing = .ocx
+    @Option(help: "How the Tweener DA words success, and whether the network has profiles at all (see above).")
+    var passportDialect: PassportDialect = .msn2003
 
     @Option(help: ArgumentHelp("Lifetime of issued tickets in seconds (0: never expire).", valueName: "seconds"))
     var ticketLifetime = 86_400
@@ -120,6 +160,9 @@ struct GKPassSandboxCommand: ParsableCommand {
         }
         guard slowSeconds >= 0, slowSeconds <= 600 else { throw ValidationError("--slow-seconds takes 0 to 600.") }
         guard ticketLifetime >= 0 else { throw ValidationError("--ticket-lifetime cannot be negative.") }
+        if blobLayout == .profileNickname && !passportDialect.issuesProfile {
+            throw ValidationError("--blob-layout profile-nickname needs a profile, and the \(passportDialect.rawValue) dialect issues none.")
+        }
         if let roomServer {
             guard let colon = roomServer.lastIndex(of: ":"), let port = Int(roomServer[roomServer.index(after: colon)...]), (1...65535).contains(port),
                 colon > roomServer.startIndex
@@ -161,6 +204,7 @@ struct GKPassSandboxCommand: ParsableCommand {
             var configured = configuration
             configured.clockOffset = clockOffset
             configured.passportSlices = passportSlices
+            configured.passportDialect = passportDialect
             if let roomServer, let colon = roomServer.lastIndex(of: ":") {
                 configured.roomServer = (String(roomServer[..<colon]), Int(roomServer[roomServer.index(after: colon)...])!)
             }
