@@ -155,9 +155,9 @@ struct GateKeeperClientTests {
             try GateKeeperClient(configuration: .init(package: .gateKeeperPassport, host: []))
         }
         var client = try GateKeeperClient(configuration: .init(package: .gateKeeper, host: []))
-        do { _ = try client.receive(line("PING :x")) } catch { #expect(error.blame == .local) }
+        #expect { _ = try client.receive(line("PING :x")) } throws: { ($0 as? GateKeeperError)?.blame == .local }
         _ = try client.start()
-        do { _ = try client.start() } catch { #expect(error.kind == .invalidState) }
+        #expect { _ = try client.start() } throws: { ($0 as? GateKeeperError)?.kind == .invalidState }
     }
 
     @Test("a challenge that needs every escape, fed byte by byte through the framer, still gets the right answer")

@@ -87,11 +87,9 @@ struct GateKeeperTokenTests {
         #expect(throws: GateKeeperError.self) {
             try GateKeeperToken(version: .v1, message: .response(digest: [UInt8](repeating: 0, count: 16), guid: .zero))
         }
-        do {
+        #expect {
             _ = try GateKeeperToken(version: .v2, message: .response(digest: [1], guid: .zero))
-        } catch {
-            #expect(error.blame == .local)
-        }
+        } throws: { ($0 as? GateKeeperError)?.blame == .local }
     }
 
     @Test("random bytes never crash the decoder")

@@ -52,11 +52,9 @@ struct PassportBlobTests {
     func noSecretsInText() throws {
         let blob = PassportBlob(first: Array("SECRETTICKET".utf8), second: Array("SECRETPROFILE".utf8))
         #expect(!blob.description.contains("SECRET"))
-        do {
+        #expect {
             _ = try PassportBlob(decoding: Array("0000000CSECRETTICKET000000FFSECRETPROFILE".utf8))
-        } catch {
-            #expect(!error.description.contains("SECRET"))
-        }
+        } throws: { !String(describing: $0).contains("SECRET") }
     }
 
     @Test("layouts are named as in design.md §5")
