@@ -85,6 +85,12 @@ public struct Connect {
         guard case .found(let host, let port)? = found.first(where: { if case .found = $0 { true } else { false } }) else {
             throw GKPassError(.network, "the directory \(directory) did not say where \(room) is")
         }
+        // The directory decides where the ticket goes next: only to the network's own servers.
+        guard network.allowsChatServer(host) else {
+            throw GKPassError(
+                .network, "the directory \(directory) placed \(room) on \(host), which is not one of network \(network.name)'s servers; the ticket was not sent there",
+                hint: "if \(host) is the network's, list it in the network's servers in config.toml")
+        }
         return Network.Endpoint(host: host, port: port)
     }
 

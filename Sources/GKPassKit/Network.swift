@@ -64,6 +64,9 @@ public struct Network: Sendable, Equatable {
     public var daHosts: [String]
     /// How the Passport blob goes to the IRCX server: the OCX's slices of 480 bytes, or one line.
     public var passportSlices: PassportSlicing
+    /// Hosts a directory's 613 may send us to with the ticket. Empty: the hosts of `server` and `directory` and
+    /// the domains they are in (`irc.example.net` allows `*.example.net`).
+    public var servers: [String] = []
 
     public init(
         name: String, flow: Flow, nexusURL: String? = nil, webLoginURL: String? = nil, siteID: String = Network.chatSiteID,
@@ -171,6 +174,26 @@ public struct Network: Sendable, Equatable {
 }
 
 extension Network {
+    /// Whether a directory's `613` may send the ticket to `host`: one of `servers` when the network lists them,
+    /// else the host of `server` or `directory`, or a host in the domain of a named one (its name less the first
+    /// label, when two labels remain). IP literals match only themselves.
+    public func allowsChatServer(_ host: String) -> Bool {
+        let host = host.lowercased()
+        if !servers.isEmpty { return servers.contains(host) }
+        for known in [server?.host, directory?.host].compactMap({ $0?.lowercased() }) {
+            if host == known { return true }
+            guard !Self.isIPLiteral(known), !Self.isIPLiteral(host) else { continue }
+            let labels = known.split(separator: ".")
+            let domain = labels.count > 2 ? labels.dropFirst().joined(separator: ".") : known
+            if host == domain || host.hasSuffix("." + domain) { return true }
+        }
+        return false
+    }
+
+    static func isIPLiteral(_ host: String) -> Bool {
+        host.contains(":") || (host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." })
+    }
+
     /// Refuses (exit 6) a file or directory that is not the user's own or that others can write.
     static func requireOwned(_ path: String, what: String, directory: Bool = false) throws(GKPassError) {
         var info = stat()

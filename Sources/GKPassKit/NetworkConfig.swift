@@ -33,7 +33,7 @@ public struct NetworkConfig: Sendable, Equatable {
     static let networkKeys: [String] = [
         "flow", "nexus_url", "login_url", "site_id", "chat_room_url", "ca_file", "server", "directory",
         "gatekeeper_version", "truncate_host", "blob_layout", "ticket_lifetime",
-        "da_hosts", "passport_slices",
+        "da_hosts", "passport_slices", "servers",
     ]
 
     /// `$GKPASS_CONFIG`, else `$XDG_CONFIG_HOME/gkpass/config.toml`, else `~/.config/gkpass/config.toml`.
@@ -213,6 +213,17 @@ public struct NetworkConfig: Sendable, Equatable {
                     throw fail(line("da_hosts"), "\(label).da_hosts holds something that is not a host name (no scheme, port or path)")
                 }
                 network.daHosts.append(normalized)
+            }
+        }
+        if let value = body["servers"]?.value {
+            guard case .array(let items) = value, !items.isEmpty else {
+                throw fail(line("servers"), "\(label).servers must be a non-empty list of host names, such as [\"irc1.example.net\", \"irc2.example.net\"]")
+            }
+            for item in items {
+                guard case .string(let host) = item, let normalized = Network.hostName(host) else {
+                    throw fail(line("servers"), "\(label).servers holds something that is not a host name (no port, scheme or path)")
+                }
+                network.servers.append(normalized)
             }
         }
         if let text = try string("passport_slices") {

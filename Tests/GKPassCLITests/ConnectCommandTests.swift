@@ -89,6 +89,30 @@ struct ConnectCommandTests {
         }
     }
 
+    @Test("a directory that places a room on a host outside the network's servers is refused: the ticket is not sent there")
+    func foreignDirectoryAnswer() throws {
+        let (context, environment) = try Self.loggedIn(["--room-server", "127.0.0.5:6667"])
+        let refused = try Self.connect(["--room", "%#Elsewhere"], environment)
+        #expect(refused.status == 7, "\(refused.stderr)")
+        #expect(refused.stderr.contains("placed %#Elsewhere on 127.0.0.5, which is not one of network sandbox's servers"), "\(refused.stderr)")
+        // Listed in servers, the host is tried (and, nothing listening there, cannot be reached).
+        var listed = environment
+        let path = context.state + "-servers.toml"
+        try """
+            [networks.listed]
+            flow = "web"
+            login_url = "\(context.sandbox.endpoints["web_login_url"] as! String)"
+            chat_room_url = "\(context.sandbox.endpoints["chat_site_url"] as! String)"
+            ca_file = "\(context.sandbox.caFile)"
+            server = "127.0.0.1:\(context.sandbox.ircxPort)"
+            directory = "127.0.0.1:\(context.sandbox.ircxPort)"
+            servers = ["127.0.0.1", "127.0.0.5"]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        listed["GKPASS_CONFIG"] = path
+        let tried = try Self.connect(["--network", "listed", "--room", "%#Elsewhere"], listed)
+        #expect(tried.status == 7 && !tried.stderr.contains("not one of") && tried.stderr.contains("127.0.0.5"), "\(tried.stderr)")
+    }
+
     @Test("910 after the blob is a refused ticket (4); 910 after the answer is a refused answer (1)")
     func refusals() throws {
         let (context, environment) = try Self.loggedIn()

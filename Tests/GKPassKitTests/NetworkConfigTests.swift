@@ -151,6 +151,20 @@ struct NetworkConfigTests {
         #expect(throws: Never.self) { try TOMLReader.parse(Array((0..<500).map { "[networks.n\($0)]\nflow = \"web\"\n" }.joined().utf8)) }
     }
 
+    @Test("where a directory may send the ticket: servers when listed, else the configured hosts and their domains")
+    func chatServers() throws {
+        var network = Network(name: "n", flow: .web, server: .init(host: "irc.example.net", port: 6667), directory: .init(host: "dir.example.net", port: 6667))
+        for host in ["irc.example.net", "IRC2.example.net", "example.net", "a.b.example.net"] { #expect(network.allowsChatServer(host), "\(host)") }
+        for host in ["example.org", "evilexample.net", "irc.example.net.evil.test", "127.0.0.1"] { #expect(!network.allowsChatServer(host), "\(host)") }
+        network.servers = ["10.0.0.9"]
+        #expect(network.allowsChatServer("10.0.0.9") && !network.allowsChatServer("irc.example.net"))
+        let byIP = Network(name: "n", flow: .web, server: .init(host: "127.0.0.1", port: 1))
+        #expect(byIP.allowsChatServer("127.0.0.1") && !byIP.allowsChatServer("127.0.0.5") && !byIP.allowsChatServer("0.0.1"))
+        let config = try parse("[networks.x]\nflow = \"web\"\nlogin_url = \"https://a/b\"\nchat_room_url = \"https://a/c\"\nservers = [\"Irc1.Example.net\", \"[::1]\"]\n")
+        #expect(config.networks.first?.servers == ["irc1.example.net", "::1"])
+        #expect(throws: GKPassError.self) { try parse("[networks.x]\nflow = \"web\"\nlogin_url = \"https://a/b\"\nchat_room_url = \"https://a/c\"\nservers = [\"irc:6667\"]\n") }
+    }
+
     @Test("a FIFO at the config path is refused, not read forever")
     func fifo() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-fifo-\(UUID().uuidString).toml").path
