@@ -200,6 +200,11 @@ final class ProxySession: @unchecked Sendable {
         var lastHeard = ChatConnection.now()
         var pinged = false
         var quitting: Double?
+        // The name the client knows the server by (the prefix of its welcome), for the PONGs the proxy answers.
+        let serverName = upstream.linesSinceRegistration.lazy.compactMap { line -> String? in
+            guard line.first == UInt8(ascii: ":"), let space = line.firstIndex(of: 0x20) else { return nil }
+            return String(decoding: line[1..<space], as: UTF8.self)
+        }.first ?? Self.serverName
         while true {
             // Drain complete lines first (batched into one write per direction), then wait for more.
             var toClient: [UInt8] = []
@@ -233,6 +238,17 @@ final class ProxySession: @unchecked Sendable {
                 switch message.commandName {
                 case "CAP", "PASS", "USER":
                     continue  // answered at registration; the server would only say 462
+                case "PING":
+                    // Answered here, prefixed, as clients expect (HexChat drops a link whose PONGs carry no prefix,
+                    // and MSN servers answer without one); the upstream has its own keep-alive.
+                    let token = message.parameters.last.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                    if let pong = try? IRCXMessage(
+                        prefix: Array(serverName.utf8), command: Array("PONG".utf8), parameters: [Array(serverName.utf8), Array(token.utf8)],
+                        forcesTrailing: true)
+                    {
+                        guard sendClient(pong.serialized()) else { return }
+                    }
+                    continue
                 case "QUIT":
                     quitting = ChatConnection.now() + 2
                 case "JOIN" where network.directory != nil:
