@@ -189,7 +189,7 @@ _gkpass_login() {
     non_repeating_flags=(--password-stdin --remember-password --verbose -v --version -h --help)
     repeating_options=()
     non_repeating_options=(--network --cacert --timeout --password-fd --password-file --store)
-    __gkpass_offer_flags_options 1
+    __gkpass_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in

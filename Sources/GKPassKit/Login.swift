@@ -131,7 +131,14 @@ extension Login {
         }
         let da = try TweenerLogin.discoverDA(session, nexus: nexus)
         cache?.remember(network: network.name, nexus: nexus.description, da: da.description, now: now)
-        return try TweenerLogin.signIn(session, da: da, member: account, password: password, daHosts: Set(network.daHosts))
+        do {
+            return try TweenerLogin.signIn(session, da: da, member: account, password: password, daHosts: Set(network.daHosts))
+        } catch where error.kind == .unreachable {
+            // Say where the address came from: it is in no file of the user's.
+            throw PassportError(
+                .unreachable, error.message + " (the DA the nexus \(nexus.host) named in its DALogin)",
+                hint: "the nexus sent DALogin=\(da.host):\(da.port)\(da.path); if that host is wrong, the network's nexus is misconfigured")
+        }
     }
 }
 

@@ -226,6 +226,11 @@ extension Network {
             throw GKPassError(.unsafe, "\(what) \(path) is writable by others (mode \(String(info.st_mode & 0o777, radix: 8))); refusing to trust the CAs in it",
                 hint: "chmod go-w \(path)")
         }
+        // A mistake here (a key, a DER file, the wrong file) is the user's to fix, not a network failure.
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("-----BEGIN CERTIFICATE-----") else {
+            throw GKPassError(.usage, "\(what) \(path) holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                hint: "convert a DER file with: openssl x509 -inform der -in FILE -out FILE.pem")
+        }
     }
 
     /// `text` as a bare host name in lower case (`[v6]` without brackets), or nil when it carries a scheme, port,

@@ -189,7 +189,7 @@ public final class HTTPClient {
             let failure = TLSFailure(code: code, verifyResult: verify)
             throw Self.error(
                 code, detail: String(cString: errorBuffer), url: request.url, tooLarge: collector.tooLarge, tls: failure,
-                issuer: failure?.wantsIssuer == true ? issuer(of: request.url) : nil)
+                presented: failure?.wantsCertificate == true ? presented(by: request.url) : nil)
         }
         guard collector.headersComplete else {
             throw PassportError(.network, "\(request.url.host):\(request.url.port) closed the connection in the middle of the response headers")
@@ -219,7 +219,7 @@ public final class HTTPClient {
 
         init?(code: CURLcode, verifyResult: Int) {
             switch code {
-            case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE:
+            case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM:
                 break
             default:
                 return nil
@@ -238,16 +238,25 @@ public final class HTTPClient {
             }
         }
 
-        var wantsIssuer: Bool {
-            if case .untrusted = self { return true }
-            if case .notACA = self { return true }
-            return false
+        var wantsCertificate: Bool {
+            switch self {
+            case .untrusted, .notACA, .hostName: true
+            default: false
+            }
         }
     }
 
-    /// The issuer the server's chain ends in, read from a second handshake that verifies nothing and sends nothing
-    /// (`CURLOPT_CONNECT_ONLY`); only after a handshake failed verification, to name the CA in the message.
-    func issuer(of url: PassportURL) -> String? {
+    /// What the server's certificates say, read from a second handshake that verifies nothing and sends nothing
+    /// (`CURLOPT_CONNECT_ONLY`); only after a handshake failed verification, to name in the message the CA the
+    /// chain ends in, or the names the certificate is for.
+    struct Presented {
+        /// The issuer of the last certificate the server sent (the CA its chain ends in).
+        var issuer: String?
+        /// The leaf's subject alternative names (`DNS:localhost, IP Address:127.0.0.1`), else its subject.
+        var names: String?
+    }
+
+    func presented(by url: PassportURL) -> Presented? {
         guard let probe = gk_curl_easy_init() else { return nil }
         defer { gk_curl_easy_cleanup(probe) }
         var ok = gk_curl_easy_setopt_string(probe, CURLOPT_URL, url.origin + "/") == CURLE_OK
@@ -262,22 +271,26 @@ public final class HTTPClient {
         guard gk_curl_easy_getinfo_certinfo(probe, &info) == CURLE_OK, let info, info.pointee.num_of_certs > 0,
             let chain = info.pointee.certinfo
         else { return nil }
-        var entry = chain[Int(info.pointee.num_of_certs) - 1]
-        while let item = entry {
-            let text = String(cString: item.pointee.data)
-            if text.hasPrefix("Issuer:") { return String(text.dropFirst("Issuer:".count)).trimmedSpaces() }
-            entry = item.pointee.next
+        func field(_ name: String, of index: Int) -> String? {
+            var entry = chain[index]
+            while let item = entry {
+                let text = String(cString: item.pointee.data)
+                if text.hasPrefix(name + ":") { return String(text.dropFirst(name.count + 1)).trimmedSpaces() }
+                entry = item.pointee.next
+            }
+            return nil
         }
-        return nil
+        let last = Int(info.pointee.num_of_certs) - 1
+        return Presented(issuer: field("Issuer", of: last), names: field("X509v3 Subject Alternative Name", of: 0) ?? field("Subject", of: 0))
     }
 
     /// libcurl failures in the user's terms: which kind (exit 7 either way) and what exactly failed.
-    static func error(_ code: CURLcode, detail: String, url: PassportURL, tooLarge: Bool, tls: TLSFailure? = nil, issuer: String? = nil) -> PassportError {
+    static func error(_ code: CURLcode, detail: String, url: PassportURL, tooLarge: Bool, tls: TLSFailure? = nil, presented: Presented? = nil) -> PassportError {
         let host = url.host + ":\(url.port)"
         let reason = detail.isEmpty ? String(cString: gk_curl_easy_strerror(code)) : detail
         if let tls {
             let byIP = url.host.allSatisfy { $0.isNumber || $0 == "." } || url.host.contains(":")
-            let named = issuer.map { " (issuer: \($0))" } ?? ""
+            let named = presented?.issuer.map { " (issuer: \($0))" } ?? ""
             switch tls {
             case .untrusted:
                 return PassportError(.tls, "TLS: the certificate of \(host) is signed by a CA this network does not trust\(named)",
@@ -292,15 +305,19 @@ public final class HTTPClient {
             case .otherVerify(let v):
                 return PassportError(.tls, "TLS: the certificate of \(host) failed verification (OpenSSL verify result \(v): \(reason))")
             case .hostName:
-                return PassportError(.tls, "TLS: the certificate of \(host) is for another host name",
-                    hint: "use the host name the certificate names in the network's URLs")
+                let names = presented?.names.map { " (it is for \($0))" } ?? ""
+                return PassportError(.tls, "TLS: the certificate of \(host) is for another host name than \(url.host)\(names)",
+                    hint: "use a name the certificate is for in the network's URLs")
             case .handshake where byIP && code == CURLE_SSL_CONNECT_ERROR:
                 return PassportError(.tls, "TLS: \(host) refused the handshake (\(reason))",
                     hint: "a server reached by IP address gets no host name (SNI) and may need one: use the server's host name in the network's URLs")
             case .handshake:
-                return PassportError(.tls, "TLS: the handshake with \(host) failed (\(reason))",
-                    hint: code == CURLE_SSL_CACERT_BADFILE ? "check that the network's ca_file (or --cacert) is a PEM certificate file" : nil)
+                return PassportError(.tls, "TLS: the handshake with \(host) failed (\(reason))")
             }
+        }
+        if code == CURLE_SSL_CACERT_BADFILE {
+            return PassportError(.configuration, "the CA file for \(url.host) holds no certificate libcurl can read (\(reason))",
+                hint: "the network's ca_file (or --cacert) must be PEM certificates (-----BEGIN CERTIFICATE-----)")
         }
         switch code {
         case CURLE_COULDNT_RESOLVE_HOST:

@@ -31,7 +31,7 @@ public enum TweenerLogin {
     public static func discoverDA(_ session: PassportSession, nexus: PassportURL) throws(PassportError) -> PassportURL {
         let response = try session.send(HTTPRequest(url: nexus))
         if (500..<600).contains(response.status) {
-            throw PassportError(.server, "the Passport nexus \(nexus.host) answered \(response.status); try again later")
+            throw PassportError(.server, "the Passport nexus \(nexus.host) answered \(response.status)", hint: "the server is in trouble: try again later (gkpass refresh retries this with backoff)")
         }
         guard (200..<300).contains(response.status) else {
             throw PassportError(.unreadable, "the Passport nexus \(nexus.host) answered \(response.status) instead of PassportURLs")
@@ -69,12 +69,13 @@ public enum TweenerLogin {
                 url = try followable(response, from: url, da: da, daHosts: daHosts)
             case 401:
                 let header = response.header("WWW-Authenticate") ?? response.header("Authentication-Info")
+                let hint = "check the member name and password, then run gkpass login again (refresh does not retry a rejection)"
                 if case .failed(let reason, _) = header.flatMap({ PassportHeaders.status($0) }) {
-                    throw PassportError(.rejected, "the server rejected the member name or password" + (reason.map { ": \($0)" } ?? ""))
+                    throw PassportError(.rejected, "the server rejected the member name or password" + (reason.map { " (it said: \"\($0)\")" } ?? ""), hint: hint)
                 }
-                throw PassportError(.rejected, "the server rejected the member name or password (401" + (header.map { ", " + shape($0) } ?? "") + ")")
+                throw PassportError(.rejected, "the server rejected the member name or password (401" + (header.map { ", " + shape($0) } ?? "") + ")", hint: hint)
             case 500..<600:
-                throw PassportError(.server, "\(where_) answered \(response.status); try again later")
+                throw PassportError(.server, "\(where_) answered \(response.status)", hint: "the server is in trouble, not your account: try again later (gkpass refresh retries this with backoff)")
             default:
                 throw PassportError(.unreadable, "\(where_) answered \(response.status), which a DA never does")
             }

@@ -28,6 +28,7 @@ public final class PassportSession {
         if let trace {
             trace("> \(request.method) \(Redaction.url(request.url.description))")
             for header in request.headers { trace("> \(header.name): \(Redaction.header(header.name, header.value))") }
+            if let body = request.body { trace("> (body) \(Redaction.form(String(decoding: body, as: UTF8.self)))") }
         }
         let response = try client.send(request)
         if let trace {
@@ -117,6 +118,10 @@ public enum Redaction {
         }
         return "Passport1.4 " + rendered.joined(separator: ",")
     }
+
+    /// A form body (`login=…&passwd=…&id=2260`) with the values of member names, passwords and tickets
+    /// fingerprinted and the rest shown.
+    public static func form(_ body: String) -> String { String(url("?" + body, secret: fingerprint).dropFirst()) }
 
     /// A URL with the values of t, p and password-like query parameters fingerprinted.
     public static func url(_ text: String) -> String { url(text, secret: fingerprint) }

@@ -49,7 +49,7 @@ extension GKPass {
         @Option(help: ArgumentHelp("The guest nickname (guests' start with >; default >Guest and four digits).", valueName: "nick"))
         var nick: String?
 
-        @Option(help: ArgumentHelp("Give up on each connection after this many seconds (1–300).", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Give up on each connection after this many seconds (1 to 300).", valueName: "seconds"))
         var timeout = 30
 
         @Flag(help: "Print the result as a JSON object.")

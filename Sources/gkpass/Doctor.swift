@@ -21,7 +21,7 @@ extension GKPass {
         @Flag(help: "Print a JSON array of {name, status, detail, fix} instead of text.")
         var json = false
 
-        @Option(help: ArgumentHelp("Seconds for each network probe (1–60).", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Seconds for each network probe (1 to 60).", valueName: "seconds"))
         var timeout = 10
 
         func validate() throws {

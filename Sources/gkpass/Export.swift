@@ -15,13 +15,13 @@ extension GKPass {
             abstract: "Print the stored cookies in a format another client reads.",
             discussion: """
                 Formats:
-                  env            export GKPASS_ACCOUNT=… lines (shell-quoted) for eval: account, network, obtained, \
+                  env            export GKPASS_ACCOUNT=... lines (shell-quoted) for eval: account, network, obtained, \
                 expires, ticket, profile, and GKPASS_<NAME> for each cookie and chat-page value the login collected \
                 (GKPASS_COOKIE_<NAME> where gkpass's own variable or another cookie has that name)
                   json           the stored ticket document (as gkpass ticket --format json)
                   netscape       a cookies.txt for curl -b and wget --load-cookies: the chat site's HTTP cookies \
-                (MSPAuth, MSPProf, MSNChatNN, …) for the host of the network's chat room URL
-                  cookie-header  one "Cookie: MSPAuth=…; MSPProf=…" request header line
+                (MSPAuth, MSPProf, MSNChatNN, ...) for the host of the network's chat room URL
+                  cookie-header  one "Cookie: MSPAuth=...; MSPProf=..." request header line
 
                 Nothing the login did not collect is printed. The output holds secrets: keep it out of files others \
                 can read (umask 077).
@@ -35,7 +35,7 @@ extension GKPass {
 
                 Examples:
                   eval "$(gkpass export --format env)"
-                  gkpass export --format netscape >cookies.txt && curl -b cookies.txt https://chat.example.net/…
+                  gkpass export --format netscape >cookies.txt && curl -b cookies.txt https://chat.example.net/...
                 """
         )
 

@@ -11,7 +11,7 @@ extension GKPass {
             abstract: "Sign in to Passport and store the chat tickets.",
             discussion: """
                 Runs the network's Passport sign-in over HTTPS, follows the chat site to collect every cookie \
-                (MSPAuth, MSPProf, MSNChatNN, MSNREGCookie …), and stores them in the keyring (Secret Service) or, \
+                (MSPAuth, MSPProf, MSNChatNN, MSNREGCookie ...), and stores them in the keyring (Secret Service) or, \
                 where none runs, in a private file under ${XDG_STATE_HOME:-~/.local/state}/gkpass.
 
                 The password is read from a no-echo prompt on the terminal, or from --password-stdin, \
@@ -36,13 +36,17 @@ extension GKPass {
         @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
         var account: String?
 
+        /// Anything after the account: refused without being repeated, since it is most likely a password.
+        @Argument(help: .hidden)
+        var extra: [String] = []
+
         @Option(help: ArgumentHelp("The network to sign in to.", valueName: "name"))
         var network: String?
 
         @Option(help: ArgumentHelp("Trust the CA certificates in this PEM file instead of the network's ca_file or the system's.", valueName: "path"))
         var cacert: String?
 
-        @Option(help: ArgumentHelp("Give up on a request after this many seconds (1–300).", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Give up on a request after this many seconds (1 to 300).", valueName: "seconds"))
         var timeout = 30
 
         @Flag(help: "Read the password from the first line of standard input.")
@@ -70,6 +74,10 @@ extension GKPass {
             if refusedPassword != nil {
                 throw ValidationError(
                     "gkpass never takes a password as an argument (other users can read it in ps). Use the prompt, --password-stdin, --password-fd or --password-file.")
+            }
+            if !extra.isEmpty {
+                throw ValidationError(
+                    "gkpass login takes one account; the \(extra.count == 1 ? "extra argument is" : "\(extra.count) extra arguments are") not shown, as it may be a password. A password is never an argument: use the prompt, --password-stdin, --password-fd or --password-file.")
             }
             guard (1...300).contains(timeout) else { throw ValidationError("--timeout takes 1 to 300 seconds.") }
             if [passwordStdin, passwordFd != nil, passwordFile != nil].filter({ $0 }).count > 1 {

@@ -46,13 +46,13 @@ extension GKPass {
         @Option(help: ArgumentHelp("Wait at most this long for another gkpass holding an account.", valueName: "seconds"))
         var lockTimeout: Double = 30
 
-        @Option(help: ArgumentHelp("Retries after a network error (0–10).", valueName: "n"))
+        @Option(help: ArgumentHelp("Retries after a network error (0 to 10).", valueName: "n"))
         var retries = 3
 
-        @Option(help: ArgumentHelp("With --all, sign in this many accounts at once (1–64).", valueName: "n"))
+        @Option(help: ArgumentHelp("With --all, sign in this many accounts at once (1 to 64).", valueName: "n"))
         var jobs = 8
 
-        @Option(help: ArgumentHelp("Give up on a request after this many seconds (1–300).", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Give up on a request after this many seconds (1 to 300).", valueName: "seconds"))
         var timeout = 30
 
         @Flag(help: "Read the password from the first line of standard input (one account only).")

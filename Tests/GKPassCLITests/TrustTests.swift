@@ -23,10 +23,10 @@ struct TrustTests {
 
     /// A CA (ca.pem) and a server certificate for 127.0.0.1 and localhost (server.pem, server.key) signed by it;
     /// `caIsCA: false` makes the root without basicConstraints CA:TRUE.
-    static func makeChain(in directory: String, caIsCA: Bool = true) throws {
+    static func makeChain(in directory: String, caIsCA: Bool = true, names: String = "DNS:localhost,IP:127.0.0.1") throws {
         let caExtensions = caIsCA ? "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign" : "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature"
         try shell("""
-            printf '[ca]\\n\(caExtensions)\\n[srv]\\nbasicConstraints=CA:FALSE\\nsubjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' >ext.cnf
+            printf '[ca]\\n\(caExtensions)\\n[srv]\\nbasicConstraints=CA:FALSE\\nsubjectAltName=\(names)\\nextendedKeyUsage=serverAuth\\n' >ext.cnf
             openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
             openssl req -x509 -new -key ca.key -sha256 -days 2 -subj '/CN=gkpass trust test root' -addext 'basicConstraints=critical,CA:\(caIsCA ? "TRUE" : "FALSE")' \(caIsCA ? "-addext 'keyUsage=critical,keyCertSign,cRLSign'" : "") -out ca.pem 2>/dev/null
             openssl ecparam -name prime256v1 -genkey -noout -out server.key 2>/dev/null
@@ -147,6 +147,29 @@ struct TrustTests {
         try context.write(caFile: sni + "/ca.pem", nexus: "https://localhost:\(picky.port)/rdr/pprdr.asp")
         let byName = try context.login()
         #expect(!byName.stderr.contains("TLS:"), "\(byName.stderr)")
+        // The DA's address came from the nexus, not from any file of the user's: the message says so.
+        #expect(byName.stderr.contains("the DA the nexus localhost named in its DALogin") && byName.stderr.contains("DALogin=localhost:443"), "\(byName.stderr)")
+
+        // A certificate for localhost only, reached as 127.0.0.1: the message names what it is for.
+        let named = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: named) }
+        try Self.makeChain(in: named, names: "DNS:localhost")
+        let localOnly = try TLSServer(chain: named + "/chain.pem", key: named + "/server.key")
+        try context.write(caFile: named + "/ca.pem", nexus: "https://127.0.0.1:\(localOnly.port)/rdr/pprdr.asp")
+        let mismatch = try context.login()
+        #expect(mismatch.status == 7 && mismatch.stderr.contains("is for another host name than 127.0.0.1 (it is for DNS:localhost)"), "\(mismatch.stderr)")
+    }
+
+    @Test("a ca_file that holds no PEM certificate is the user's mistake (exit 2), said before anything is sent")
+    func caFileNotPEM() throws {
+        let context = try Context(dialect: "msn2003")
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "garbage\n".write(toFile: directory + "/bad.pem", atomically: true, encoding: .utf8)
+        try context.write(caFile: directory + "/bad.pem")
+        let result = try context.login()
+        #expect(result.status == 2 && result.stderr.contains("holds no PEM certificate"), "\(result.stderr)")
+        #expect(context.peer.requests.isEmpty)
     }
 
     @Test("the sandbox's endpoints.json is trusted only when it and its directory are yours and not writable by others")
@@ -174,6 +197,14 @@ struct TrustTests {
         }
         environment["GKPASS_SANDBOX_STATE"] = state
         #expect(try login().status == 0)
+    }
+
+    @Test("a password given as an extra argument is refused (exit 2) without being repeated")
+    func passwordArgumentNotEchoed() throws {
+        let context = try LoginCommandTests.Context()
+        let result = try Binary.run("gkpass", ["login", "demo@passport.test", "hunter2-as-argument"], environment: context.environment(keyring: false))
+        #expect(result.status == 2 && result.stderr.contains("not shown, as it may be a password"), "\(result.stderr)")
+        #expect(!result.stderr.contains("hunter2"))
     }
 
     @Test("Ctrl-C at the password prompt puts the terminal's echo back")

@@ -125,5 +125,7 @@ struct LoginFlowTests {
             #expect(!text.contains(secret), "a secret leaked into the trace")
         }
         #expect(text.contains("‹redacted:"))
+        // The form body's shape: field names and the public values, the member name and password fingerprinted.
+        #expect(text.contains("> (body) login=‹redacted:") && text.contains("&passwd=‹redacted:") && text.contains("&id=2260&ru="), "\(text)")
     }
 }
