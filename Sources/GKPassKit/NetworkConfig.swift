@@ -63,6 +63,7 @@ public struct NetworkConfig: Sendable, Equatable {
         var info = stat()
         fstat(fd, &info)
         guard info.st_mode & S_IFMT == S_IFREG else { throw GKPassError(.usage, "\(path) is not a regular file") }
+        try requireSafeParents(of: path)
         guard info.st_uid == getuid() || info.st_uid == 0 else {
             throw GKPassError(.unsafe, "\(path) belongs to uid \(info.st_uid), not you; refusing to read networks from it")
         }
@@ -82,6 +83,32 @@ public struct NetworkConfig: Sendable, Equatable {
         }
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         return try parse(String(decoding: bytes[..<offset], as: UTF8.self), path: path, baseDirectory: directory, home: home(environment))
+    }
+
+    /// The config's directory and the one above it (`…/gkpass` and `$XDG_CONFIG_HOME`) must be controlled by the
+    /// user or root alone: whoever can swap the file through them decides where the password goes. A symlink is
+    /// followed only when it, too, is the user's or root's. Exit 6 otherwise.
+    static func requireSafeParents(of path: String) throws(GKPassError) {
+        var directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        if directory.isEmpty { directory = "/" }
+        for _ in 0..<2 {
+            var link = stat(), target = stat()
+            guard lstat(directory, &link) == 0, stat(directory, &target) == 0 else { return }
+            let me = getuid()
+            if link.st_mode & S_IFMT == S_IFLNK, link.st_uid != me, link.st_uid != 0 {
+                throw GKPassError(.unsafe, "\(directory) (above \(path)) is a symlink owned by uid \(link.st_uid), not you; refusing to read networks through it")
+            }
+            guard target.st_uid == me || target.st_uid == 0 else {
+                throw GKPassError(.unsafe, "\(directory) (above \(path)) belongs to uid \(target.st_uid), not you; refusing to read networks through it")
+            }
+            guard target.st_mode & 0o022 == 0 || target.st_mode & S_ISVTX != 0 else {
+                throw GKPassError(
+                    .unsafe, "\(directory) (above \(path)) is writable by others (mode \(String(target.st_mode & 0o777, radix: 8))); whoever can write it decides where your password goes",
+                    hint: "chmod go-w \(directory)")
+            }
+            guard directory != "/", let slash = directory.lastIndex(of: "/") else { return }
+            directory = slash == directory.startIndex ? "/" : String(directory[..<slash])
+        }
     }
 
     /// Parses config text. Pure: `baseDirectory` and `home` resolve relative and `~/` CA paths.

@@ -37,8 +37,8 @@ struct NetworkConfigTests {
 
     @Test("every key is read, in file order, with defaults for what is left out")
     func full() throws {
-        // ca_file must be readable: /etc/hostname stands in for a PEM file.
-        let config = try parse(Self.full.replacingOccurrences(of: "ca.pem", with: "hostname"))
+        // ca_file must be a readable PEM file (relative to the config's directory, /etc here): the system bundle.
+        let config = try parse(Self.full.replacingOccurrences(of: "ca.pem", with: "ssl/certs/ca-certificates.crt"))
         #expect(config.defaultNetwork == "revival")
         #expect(config.networks.map(\.name) == ["revival", "old-tweener"])
         let revival = config.networks[0]
@@ -48,7 +48,7 @@ struct NetworkConfigTests {
         #expect(revival.gatekeeperVersion == .v2 && !revival.truncateHost && revival.blobLayout == .profileNickname)
         #expect(revival.ticketLifetime == 12 * 3600 && revival.siteID == "2260")
         let tweener = config.networks[1]
-        #expect(tweener.flow == .tweener && tweener.caFile == "/etc/hostname" && tweener.gatekeeperVersion == .v3)
+        #expect(tweener.flow == .tweener && tweener.caFile == "/etc/ssl/certs/ca-certificates.crt" && tweener.gatekeeperVersion == .v3)
         #expect(tweener.truncateHost && tweener.blobLayout == .ticketProfile && tweener.ticketLifetime == 86_400)
     }
 
@@ -163,6 +163,43 @@ struct NetworkConfigTests {
         let config = try parse("[networks.x]\nflow = \"web\"\nlogin_url = \"https://a/b\"\nchat_room_url = \"https://a/c\"\nservers = [\"Irc1.Example.net\", \"[::1]\"]\n")
         #expect(config.networks.first?.servers == ["irc1.example.net", "::1"])
         #expect(throws: GKPassError.self) { try parse("[networks.x]\nflow = \"web\"\nlogin_url = \"https://a/b\"\nchat_room_url = \"https://a/c\"\nservers = [\"irc:6667\"]\n") }
+    }
+
+    @Test("the config's directory and the one above it must be yours (or root's) and not writable by others")
+    func parents() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-parents-\(UUID().uuidString)").path
+        let directory = base + "/gkpass"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        chmod(base, 0o755)
+        chmod(directory, 0o755)
+        let path = directory + "/config.toml"
+        try "default_network = \"sandbox\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o644)
+        func load() -> GKPassError? {
+            do { _ = try NetworkConfig.load(environment: ["GKPASS_CONFIG": path]); return nil } catch { return error }
+        }
+        #expect(load() == nil)
+        chmod(directory, 0o777)
+        #expect(load()?.exitCode == .unsafe && load()?.message.contains("writable by others") == true, "\(String(describing: load()))")
+        chmod(directory, 0o755)
+        chmod(base, 0o777)
+        #expect(load()?.exitCode == .unsafe, "the directory above counts too")
+        chmod(base, 0o1777)
+        #expect(load() == nil, "a sticky directory such as /tmp is fine")
+        chmod(base, 0o755)
+        if getuid() == 0 {
+            chown(directory, 65534, 65534)
+            #expect(load()?.message.contains("belongs to uid 65534") == true, "\(String(describing: load()))")
+            chown(directory, 0, 0)
+            // A symlink to the directory, owned by someone else.
+            let link = base + "/linked"
+            #expect(symlink(directory, link) == 0)
+            #expect(lchown(link, 65534, 65534) == 0)
+            do { _ = try NetworkConfig.load(environment: ["GKPASS_CONFIG": link + "/config.toml"]); Issue.record("read through a foreign symlink") } catch {
+                #expect(error.exitCode == .unsafe && error.message.contains("symlink owned by uid 65534"), "\(error)")
+            }
+        }
     }
 
     @Test("a FIFO at the config path is refused, not read forever")
