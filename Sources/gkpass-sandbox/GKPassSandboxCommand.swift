@@ -33,8 +33,8 @@ struct GKPassSandboxCommand: ParsableCommand {
             800 reads 1 0 GateKeeper,GateKeeperPassport 1024 *; WHOIS shows guests as GUID@GateKeeper and members as \
             PUID@GateKeeperPassport; PROP answers 818/819, and 908 where the member may not; PING gets \
             :SERVER PONG SERVER :TOKEN. Nicknames are bytes, as irc7 keeps them: a first byte of 0x41 or more \
-            (after > for guests), then such bytes, digits or -, at most 64 bytes, so a UTF-8 nickname such as \
-            JoséÜmlaut (from NICK or the registration cookie) is taken and shown byte for byte. Input lines are at \
+            (after > for guests), then such bytes, digits or -, at most 64 bytes, so a UTF-8 nickname (an e-acute \
+            is the bytes C3 A9), from NICK or the registration cookie, is taken and shown byte for byte. Input lines are at \
             most 1,024 bytes; a longer one closes the link. With --passport-slices ocx (the default) the Passport blob \
             comes in slices of at most 480 bytes, each full one answered with AUTH GateKeeperPassport S :OK, and a \
             longer line gets 910; with one-line it comes whole on one line, as MSNLD/irc7 takes it.
@@ -123,7 +123,7 @@ struct GKPassSandboxCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A JSON accounts file: member, password, nickname and puid required, the rest optional (see above); the demo account is added unless it names one.", valueName: "file"))
     var accounts: String?
 
-    @Option(help: ArgumentHelp("Also create N accounts user1@passport.test … with passwords password-1 … (load tests).", valueName: "n"))
+    @Option(help: ArgumentHelp("Also create N accounts user1@passport.test ... with passwords password-1 ... (load tests).", valueName: "n"))
     var generatedAccounts = 0
 
     @Option(help: ArgumentHelp("Switch on a fault (repeatable).", valueName: "name"))

@@ -58,6 +58,16 @@ struct ChatServersEndToEndTests {
         #expect(sandbox.isRunning)
     }
 
+    @Test("--help documents the chat-server flags, the hash, endpoints' chat_servers, and the required account fields")
+    func help() throws {
+        let binary = SandboxProcess.binDirectory.appendingPathComponent("gkpass-sandbox").path
+        let help = try Run.program(binary, ["--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for phrase in ["--chat-servers <n>", "--room <room=index>", "FNV-1a (32-bit)", "chat_servers", "chatN.sandbox.test",
+                       "Required: member", "Optional: subscriber", "member, password, nickname and puid required", "1024 *"] {
+            #expect(help.contains(phrase), "\(phrase)")
+        }
+    }
+
     @Test("--chat-servers and --room refuse values out of range")
     func refusals() throws {
         let binary = SandboxProcess.binDirectory.appendingPathComponent("gkpass-sandbox").path
