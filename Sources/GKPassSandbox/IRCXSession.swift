@@ -138,7 +138,10 @@ public final class IRCXSession {
         case "USER": userCommand(message)
         case "PROP": prop(message, now: now)
         // Prefixed, as clients expect (HexChat drops a link whose PONGs carry no prefix): `:srv PONG srv :token`.
-        case "PING": send(outbound(from: server, "PONG", [server, message.parameters.first ?? []]))
+        // A PING without a token is 409, as irc7 answers it.
+        case "PING":
+            guard let token = message.parameters.first, !token.isEmpty else { numeric("409", "No origin specified"); break }
+            send(outbound(from: server, "PONG", [server, token]))
         case "PONG", "CAP": break
         case "QUIT":
             let text = message.parameters.first ?? Array("Quit".utf8)

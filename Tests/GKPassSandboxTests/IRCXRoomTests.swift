@@ -39,7 +39,7 @@ struct IRCXRoomTests {
         return (s, c)
     }
 
-    @Test("the welcome has no 005, as on MSNLD/irc7; PING gets :server PONG server :token")
+    @Test("the welcome has no 005, as on MSNLD/irc7; PING gets :server PONG server :token, or 409 without one")
     func welcomeAndPong() throws {
         let h = Self.harness()
         let (s, c) = h.connect()
@@ -51,6 +51,8 @@ struct IRCXRoomTests {
         #expect(c.take() == [":127.0.0.1 PONG 127.0.0.1 :LAG1764432000"])
         h.feed(s, "PING token")
         #expect(c.take() == [":127.0.0.1 PONG 127.0.0.1 :token"])
+        h.feed(s, "PING")
+        #expect(c.take() == [":127.0.0.1 409 Demo :No origin specified"])
     }
 
     @Test("800 series: IRCX and ISIRCX say the mode and 1024; a bad IRCVERS is 906; IRCVERS after registration is 462")
