@@ -125,6 +125,10 @@ public final class Sandbox: Sendable {
                 configuration.plainDAURL = origin + PassportSite.primaryDAPath
             }
             box.set(configuration)
+            // One line per chat server, so a log shows which port FINDS will name for which index.
+            for (index, server) in configuration.chatServers.enumerated() {
+                log("ircx chat-server index=\(index) name=\(server.name) port=\(server.port)")
+            }
 
             let endpoints = options.stateDirectory + "/endpoints.json"
             try writeEndpoints(configuration, caFile: authority.caFile, to: endpoints)

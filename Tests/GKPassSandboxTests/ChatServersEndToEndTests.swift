@@ -56,6 +56,7 @@ struct ChatServersEndToEndTests {
         directory.send("PING :after")
         #expect(directory.expect("PONG") == ":127.0.0.1 PONG 127.0.0.1 :after", "nothing from server 2's room came before it")
         #expect(sandbox.isRunning)
+        #expect(sandbox.log.contains("ircx chat-server index=2 name=chat2.sandbox.test port=\(ports[2])"))
     }
 
     @Test("--help documents the chat-server flags, the hash, endpoints' chat_servers, and the required account fields")
