@@ -164,8 +164,8 @@ _gkpass-sandbox() {
 
     local -a repeating_flags=()
     local -a non_repeating_flags=(--no-truncate -h --help)
-    local -a repeating_options=(--fault)
-    local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --passport-slices --passport-dialect --ticket-lifetime --server-name --secret-file --clock-offset --room-server)
+    local -a repeating_options=(--fault --room)
+    local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --passport-slices --passport-dialect --ticket-lifetime --server-name --secret-file --clock-offset --room-server --chat-servers)
     __gkpass-sandbox_offer_flags_options 0
 
     # Offer option value completions
@@ -220,6 +220,12 @@ _gkpass-sandbox() {
         return
         ;;
     '--room-server')
+        return
+        ;;
+    '--chat-servers')
+        return
+        ;;
+    '--room')
         return
         ;;
     esac

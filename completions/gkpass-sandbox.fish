@@ -20,7 +20,7 @@ function __gkpass-sandbox_parse_tokens -S
     set -l unparsed_tokens (__gkpass-sandbox_tokens -pc)
     switch $unparsed_tokens[1]
     case 'gkpass-sandbox'
-        __gkpass-sandbox_parse_subcommand 0 'state-dir=' 'listen=' 'https-port=' 'ircx-port=' 'accounts=' 'generated-accounts=' 'fault=+' 'slow-seconds=' 'blob-layout=' 'passport-slices=' 'passport-dialect=' 'ticket-lifetime=' 'server-name=' 'no-truncate' 'secret-file=' 'clock-offset=' 'room-server=' 'h/help'
+        __gkpass-sandbox_parse_subcommand 0 'state-dir=' 'listen=' 'https-port=' 'ircx-port=' 'accounts=' 'generated-accounts=' 'fault=+' 'slow-seconds=' 'blob-layout=' 'passport-slices=' 'passport-dialect=' 'ticket-lifetime=' 'server-name=' 'no-truncate' 'secret-file=' 'clock-offset=' 'room-server=' 'chat-servers=' 'room=+' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __gkpass-sandbox_parse_subcommand -r 1 
@@ -81,8 +81,8 @@ complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_f
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" listen' -l 'listen' -d 'The address to listen on. Anything but loopback exposes the sandbox.' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" https-port' -l 'https-port' -d 'The HTTPS port (0: chosen by the system).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" ircx-port' -l 'ircx-port' -d 'The IRCX port (0: chosen by the system).' -rfka ''
-complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" accounts' -l 'accounts' -d 'A JSON accounts file (see above); the demo account is added unless it names one.' -rfka ''
-complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" generated-accounts' -l 'generated-accounts' -d 'Also create N accounts user1@passport.test … with passwords password-1 … (load tests).' -rfka ''
+complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" accounts' -l 'accounts' -d 'A JSON accounts file: member, password, nickname and puid required, the rest optional (see above); the demo account is added unless it names one.' -rfka ''
+complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" generated-accounts' -l 'generated-accounts' -d 'Also create N accounts user1@passport.test ... with passwords password-1 ... (load tests).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox"' -l 'fault' -d 'Switch on a fault (repeatable).' -rfka 'slow http-5xx drop malformed-headers redirect-loop expired-tickets wrong-challenge malformed-challenge truncated-headers huge-header expired-certificate wrong-host-certificate da-offsite-redirect da-plain-redirect'
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" slow-seconds' -l 'slow-seconds' -d 'Seconds the slow fault waits.' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" blob-layout' -l 'blob-layout' -d 'The Passport blob layout the IRCX server requires.' -rfka 'ticket-profile profile-nickname'
@@ -94,5 +94,7 @@ complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_f
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" secret-file' -l 'secret-file' -d 'A file holding the PassportV4 secret (default: irc7\'s default, mysecret).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" clock-offset' -l 'clock-offset' -d 'Skew the HTTP Date header by this many seconds (a server with a wrong clock).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" room-server' -l 'room-server' -d 'Answer FINDS with this chat server (613) instead of this sandbox, to put rooms on another sandbox.' -rfka ''
+complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" chat-servers' -l 'chat-servers' -d 'Run N IRCX chat servers (1 to 16), each on its own port; the directory spreads rooms across them.' -rfka ''
+complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox"' -l 'room' -d 'Put ROOM on chat server INDEX (0 to N-1) instead of where the hash puts it (repeatable).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_positional "gkpass-sandbox" -eq 1' -fa 'help' -d 'Show subcommand help information.'

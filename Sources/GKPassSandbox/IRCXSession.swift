@@ -4,7 +4,10 @@ import GateKeeper
 ///
 /// Authentication is decided by ``GateKeeperServer`` (the same core the client uses); this class adds what a
 /// server adds around it: Passport blob verification against the tickets the DA issued, the user PROPs of
-/// protocol.md §2.3, registration, rooms, messages, and the directory role (`FINDS` -> `613`).
+/// protocol.md §2.3, registration, rooms, messages, and the directory role (`FINDS` -> `613`). Replies follow
+/// MSNLD/irc7 and irc7-com (their `Raws.cs`), including where they differ from what IRC clients expect: no `005`,
+/// owners marked `.`, `WHISPER`, `PROP` on rooms, the 800 series. The room commands are in
+/// `IRCXSession+Rooms.swift`.
 /// Not thread-safe: the NIO handler calls it on its channel's event loop only.
 public final class IRCXSession {
     let configuration: SandboxConfiguration
@@ -17,6 +20,10 @@ public final class IRCXSession {
     var gatekeeper: GateKeeperServer
     var nick: [UInt8]?
     var user: [UInt8]?
+    /// USER's last parameter; empty for a registration-cookie user (irc7 leaves it empty).
+    var realName: [UInt8] = []
+    /// Sent IRCVERS or IRCX (irc7: protocol above IRC): IRCX replies and forms from here on, 800 says 1.
+    var speaksIRCX = false
     /// After AUTH: who (GUID or PUID), where (`GateKeeper` or the ticket's domain), and how.
     var identity: (user: [UInt8], domain: [UInt8], package: GateKeeperPackage)?
     var ticketTimestamp: String?
@@ -26,7 +33,16 @@ public final class IRCXSession {
     public private(set) var isClosed = false
 
     /// Lines a client may send before it has registered.
-    static let allowedBeforeRegistration: Set<String> = ["IRCVERS", "AUTH", "NICK", "USER", "PROP", "PING", "PONG", "QUIT", "FINDS", "CAP"]
+    static let allowedBeforeRegistration: Set<String> = [
+        "IRCVERS", "IRCX", "ISIRCX", "AUTH", "NICK", "USER", "PROP", "PING", "PONG", "QUIT", "FINDS", "CAP",
+    ]
+
+    /// The longest line the server reads, which its 800 reply names: MSNLD/irc7's and irc7-com's `MaxInputBytes`
+    /// (protocol.md §2.2), enforced by the framer (``IRCXMessage/maximumLineLength``).
+    static let maximumMessageLength = IRCXMessage.maximumLineLength
+
+    /// The packages the 800 reply lists.
+    static let packages = "GateKeeper,GateKeeperPassport"
 
     public init(
         configuration: SandboxConfiguration, network: ChatNetwork, connection: any ChatConnection, peerAddress: String,
@@ -44,7 +60,8 @@ public final class IRCXSession {
                 passportSlicing: configuration.passportSlices))
     }
 
-    var server: [UInt8] { Array(configuration.serverName.utf8) }
+    /// This chat server's name: the numerics' prefix (its own name when the sandbox runs several).
+    var server: [UInt8] { Array((network.name ?? configuration.serverName).utf8) }
     var nickOrStar: [UInt8] { nick ?? Array("*".utf8) }
 
     // MARK: - Output
@@ -52,13 +69,19 @@ public final class IRCXSession {
     func send(_ bytes: [UInt8]) { connection.send(bytes) }
 
     /// `:server <code> <nick> <params…>`, last parameter trailing.
-    func numeric(_ code: String, _ parameters: [[UInt8]]) {
-        if let line = try? IRCXMessage(prefix: server, command: Array(code.utf8), parameters: [nickOrStar] + parameters, forcesTrailing: true) {
+    func numeric(_ code: String, _ parameters: [[UInt8]], trailing: Bool = true) {
+        if let line = try? IRCXMessage(prefix: server, command: Array(code.utf8), parameters: [nickOrStar] + parameters, forcesTrailing: trailing) {
             send(line.serialized())
         }
     }
 
     func numeric(_ code: String, _ parameters: String...) { numeric(code, parameters.map { Array($0.utf8) }) }
+
+    /// `:<prefix> <command> <params…>`, the last parameter trailing when `trailing` (irc7's `:%u …` forms).
+    func outbound(from prefix: [UInt8], _ command: String, _ parameters: [[UInt8]], trailing: Bool = true) -> [UInt8] {
+        (try? IRCXMessage(prefix: prefix, command: Array(command.utf8), parameters: parameters, forcesTrailing: trailing))?
+            .serialized() ?? []
+    }
 
     func closeLink(_ reason: String) {
         guard !isClosed else { return }
@@ -68,12 +91,15 @@ public final class IRCXSession {
     }
 
     /// Forget this session everywhere (connection gone or closing); tells room peers the user quit.
-    public func teardown(quitMessage: String = "Connection closed") {
+    public func teardown(quitMessage: String = "Connection closed") { teardown(quitBytes: Array(quitMessage.utf8)) }
+
+    /// The same with the quit message as bytes: a client's QUIT text goes to the room as it came.
+    func teardown(quitBytes: [UInt8]) {
         guard !isClosed else { return }
         isClosed = true
         if registered, let nick {
-            let quit = (try? IRCXMessage(prefix: prefix, command: Array("QUIT".utf8), parameters: [Array(quitMessage.utf8)], forcesTrailing: true))?.serialized()
-            for peer in network.leave(nick: nick) { if let quit { peer.send(quit) } }
+            let quit = outbound(from: prefix, "QUIT", [quitBytes])
+            for peer in network.leave(nick: nick) { peer.send(quit) }
         } else if let nick {
             _ = network.leave(nick: nick)
         }
@@ -103,23 +129,34 @@ public final class IRCXSession {
             return
         }
         switch command {
-        case "IRCVERS": numeric("800", "0", "0", "GateKeeper,GateKeeperPassport", "512", "*")
+        case "IRCVERS": ircvers(message)
+        case "IRCX", "ISIRCX":
+            if command == "IRCX" { speaksIRCX = true; updateMember() }
+            numeric("800", speaksIRCX ? "1" : "0", "0", Self.packages, "\(Self.maximumMessageLength)", "*")
         case "AUTH": auth(message, now: now, challenge: challenge, randomGUID: randomGUID)
         case "NICK": nickCommand(message)
         case "USER": userCommand(message)
         case "PROP": prop(message, now: now)
-        case "PING": send(Array("PONG ".utf8) + server + Array(" :".utf8) + (message.parameters.first ?? []) + [0x0D, 0x0A])
+        // Prefixed, as clients expect (HexChat drops a link whose PONGs carry no prefix): `:srv PONG srv :token`.
+        // A PING without a token is 409, as irc7 answers it.
+        case "PING":
+            guard let token = message.parameters.first, !token.isEmpty else { numeric("409", "No origin specified"); break }
+            send(outbound(from: server, "PONG", [server, token]))
         case "PONG", "CAP": break
         case "QUIT":
-            let text = message.parameters.first.map { String(decoding: $0, as: UTF8.self) } ?? "Quit"
-            send(Array("ERROR :Closing Link: \(peerAddress) (Quit: \(text))\r\n".utf8))
-            teardown(quitMessage: "Quit: " + text)
+            let text = message.parameters.first ?? Array("Quit".utf8)
+            send(Array("ERROR :Closing Link: \(peerAddress) (Quit: ".utf8) + text + Array(")\r\n".utf8))
+            teardown(quitBytes: Array("Quit: ".utf8) + text)
             connection.close()
         case "FINDS": finds(message)
         case "JOIN": join(message)
         case "PART": part(message)
         case "PRIVMSG", "NOTICE": deliver(message)
         case "MODE": mode(message)
+        case "TOPIC": topic(message, now: now)
+        case "NAMES": names(message)
+        case "WHOIS": whois(message)
+        case "WHISPER": whisper(message)
         case "WHO": numeric("315", [message.parameters.first ?? Array("*".utf8), Array("End of /WHO list.".utf8)])
         default: numeric("421", [message.command, Array("Unknown command".utf8)])
         }
@@ -198,12 +235,19 @@ public final class IRCXSession {
 
     // MARK: - Registration
 
+    /// The longest nickname in bytes (irc7's `MaxFieldLen`).
+    static let maximumNickLength = 64
+
+    /// irc7-com's nickname masks, applied to bytes as irc7 applies them to its one-char-per-byte strings:
+    /// `^[\x41-\xFF][\x41-\xFF\-0-9]*$`, and for guests `^>[\x41-\xFF][\x41-\xFF\-0-9]*$`, at most 64. MSN
+    /// nicknames are UTF-8 carried as bytes (irc7 registers the Latin-1 view of the UTF-8 bytes of the cookie's
+    /// nickname), and every byte of a multi-byte UTF-8 character is 0x80 or more, so `JoséÜmlaut` is a nickname
+    /// here as it was there. Who may take the `>` is ``nickRefusal(_:)``'s business.
     static func isValidNick(_ nick: [UInt8]) -> Bool {
-        guard (1...32).contains(nick.count), !(0x30...0x39).contains(nick[0]), nick[0] != UInt8(ascii: "-") else { return false }
-        return nick.allSatisfy { byte in
-            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-                || Array("_-[]\\`^{}|>".utf8).contains(byte)
-        }
+        guard nick.count <= maximumNickLength else { return false }
+        let body = nick.first == UInt8(ascii: ">") ? nick.dropFirst() : nick[...]
+        guard let first = body.first, first >= 0x41 else { return false }
+        return body.dropFirst().allSatisfy { $0 >= 0x41 || $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) }
     }
 
     /// MSNLD/irc7's rule (protocol.md §1.5): guests, and only guests, carry a leading `>`; staff words are reserved.
@@ -271,6 +315,7 @@ public final class IRCXSession {
             return
         }
         user = Array(message.parameters[0].prefix(16).filter { $0 > 0x20 && $0 != UInt8(ascii: "@") && $0 != UInt8(ascii: "!") })
+        realName = Array(message.parameters[3].prefix(Self.maximumNickLength))
         completeRegistrationIfReady()
     }
 
@@ -279,9 +324,10 @@ public final class IRCXSession {
         registered = true
         // Logged before 001 goes out: a client that has seen 001 can count on the log line being there.
         log("ircx registered nick=\(String(decoding: nick, as: UTF8.self)) peer=\(peerAddress)")
-        network.updatePrefix(nick: nick, prefix: prefix)
-        let name = configuration.serverName
-        numeric("001", "Welcome to the gkpass sandbox network \(String(decoding: prefix, as: UTF8.self))")
+        updateMember()
+        let name = String(decoding: server, as: UTF8.self)
+        // Built from bytes: the nickname goes out exactly as it came, UTF-8 or not.
+        numeric("001", [Array("Welcome to the gkpass sandbox network ".utf8) + prefix])
         numeric("002", "Your host is \(name), running gkpass-sandbox")
         numeric("003", "This server was created for testing")
         numeric("004", [Array(name.utf8), Array("gkpass-sandbox".utf8), Array("aiowx".utf8), Array("ntmlk".utf8)])
@@ -290,9 +336,34 @@ public final class IRCXSession {
         numeric("376", "End of /MOTD command.")
     }
 
+    /// Tells this server's member list what WHOIS and WHISPER need to know of us.
+    func updateMember() {
+        guard registered, let nick else { return }
+        network.updatePrefix(nick: nick, prefix: prefix, realName: realName, speaksIRCX: speaksIRCX)
+    }
+
+    /// `IRCVERS IRCn client [locale]` (MSNLD/irc7 `Ircvers.cs`): before registration only (462); `IRC` and one digit,
+    /// else 906; the reply is 800 with state 1 (IRCX) and the longest line this server reads.
+    func ircvers(_ message: IRCXMessage) {
+        guard !registered else { numeric("462", "You may not reregister"); return }
+        guard message.parameters.count >= 2 else { numeric("461", "IRCVERS", "Not enough parameters"); return }
+        let version = message.parameters[0].map { $0 >= 0x61 && $0 <= 0x7A ? $0 & ~0x20 : $0 }
+        guard version.count == 4, version.starts(with: Array("IRC".utf8)), (0x30...0x39).contains(version[3]) else {
+            numeric("906", [message.parameters[0], Array("Bad value specified".utf8)])
+            return
+        }
+        speaksIRCX = true
+        numeric("800", "1", "0", Self.packages, "\(Self.maximumMessageLength)", "*")
+    }
+
     // MARK: - PROP $ (protocol.md §2.3)
 
     func prop(_ message: IRCXMessage, now: Int64) {
+        if let target = message.parameters.first, Self.isRoomName(target) {
+            guard registered else { numeric("451", [message.command, Array("You have not registered".utf8)]); return }
+            roomProp(message, now: now)
+            return
+        }
         guard message.parameters.count >= 3, message.parameters[0] == Array("$".utf8) else {
             numeric("461", "PROP", "Not enough parameters")
             return
@@ -328,101 +399,6 @@ public final class IRCXSession {
             }
         default:
             numeric("906", [message.parameters[1], Array("Bad value".utf8)])
-        }
-    }
-
-    // MARK: - Rooms and messages
-
-    static func isValidRoom(_ name: [UInt8]) -> Bool {
-        let body: ArraySlice<UInt8>
-        if name.starts(with: Array("%#".utf8)) { body = name.dropFirst(2) } else if name.first == UInt8(ascii: "#") { body = name.dropFirst() } else { return false }
-        return (1...200).contains(body.count) && !body.contains { $0 <= 0x20 || $0 == UInt8(ascii: ",") || $0 == 0x07 }
-    }
-
-    func finds(_ message: IRCXMessage) {
-        guard identity != nil || registered else {
-            numeric("451", "FINDS", "You have not registered")
-            return
-        }
-        guard let room = message.parameters.first, Self.isValidRoom(room) else {
-            numeric("702", "Channel not found")
-            return
-        }
-        // The directory role: the room lives on this server's chat role (same port in the sandbox).
-        if let server = configuration.roomServer {
-            numeric("613", "\(server.host) \(server.port)")
-        } else {
-            numeric("613", "\(configuration.publicHost) \(configuration.ircxPort)")
-        }
-    }
-
-    func join(_ message: IRCXMessage) {
-        guard let list = message.parameters.first, let nick else {
-            numeric("461", "JOIN", "Not enough parameters")
-            return
-        }
-        for room in list.split(separator: UInt8(ascii: ",")).map(Array.init) {
-            guard Self.isValidRoom(room) else {
-                numeric("403", [room, Array("No such channel".utf8)])
-                continue
-            }
-            guard rooms.count < 10 else {
-                numeric("405", [room, Array("You have joined too many channels".utf8)])
-                continue
-            }
-            guard let joined = network.join(nick: nick, room: room) else { continue }
-            rooms.append(joined.name)
-            let line = (try? IRCXMessage(prefix: prefix, command: Array("JOIN".utf8), parameters: [joined.name], forcesTrailing: true))?.serialized() ?? []
-            send(line)
-            for peer in joined.others { peer.send(line) }
-            numeric("353", [Array("=".utf8), joined.name, Array(joined.members.joined(separator: [0x20]))])
-            numeric("366", [joined.name, Array("End of /NAMES list.".utf8)])
-        }
-    }
-
-    func part(_ message: IRCXMessage) {
-        guard let list = message.parameters.first, let nick else {
-            numeric("461", "PART", "Not enough parameters")
-            return
-        }
-        for room in list.split(separator: UInt8(ascii: ",")).map(Array.init) {
-            let line = (try? IRCXMessage(prefix: prefix, command: Array("PART".utf8), parameters: [room], forcesTrailing: true))?.serialized() ?? []
-            guard let left = network.part(nick: nick, room: room) else {
-                numeric("442", [room, Array("You're not on that channel".utf8)])
-                continue
-            }
-            rooms.removeAll { ChatNetwork.key($0) == ChatNetwork.key(room) }
-            send(line)
-            for peer in left.others { peer.send(line) }
-        }
-    }
-
-    func deliver(_ message: IRCXMessage) {
-        guard message.parameters.count >= 2, let nick else {
-            numeric("411", "No recipient given")
-            return
-        }
-        let target = message.parameters[0]
-        guard let line = try? IRCXMessage(prefix: prefix, command: message.command, parameters: [target, message.parameters[1]], forcesTrailing: true) else { return }
-        if target.first == UInt8(ascii: "#") || target.starts(with: Array("%#".utf8)) {
-            guard let audience = network.audience(room: target, except: nick) else {
-                numeric("404", [target, Array("Cannot send to channel".utf8)])
-                return
-            }
-            for peer in audience.others { peer.send(line.serialized()) }
-        } else if let peer = network.connection(nick: target) {
-            peer.send(line.serialized())
-        } else {
-            numeric("401", [target, Array("No such nick/channel".utf8)])
-        }
-    }
-
-    func mode(_ message: IRCXMessage) {
-        guard let target = message.parameters.first else { numeric("461", "MODE", "Not enough parameters"); return }
-        if target.first == UInt8(ascii: "#") || target.starts(with: Array("%#".utf8)) {
-            numeric("324", [target, Array("+nt".utf8)])
-        } else {
-            numeric("221", "+")
         }
     }
 }

@@ -69,29 +69,41 @@ public final class Sandbox: Sendable {
         let sslContext = try NIOSSLContext(configuration: tls)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let network = ChatNetwork()
         let box = ConfigurationBox()
         let log: @Sendable (String) -> Void = { Sandbox.log($0) }
 
         do {
-            let ircx = try ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { channel in
-                    guard let configuration = box.value else { return channel.close() }
-                    return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            IRCXHandler(configuration: configuration, network: network, log: log))
+            // The chat servers: server 0 on --ircx-port (also the directory), the others on ports the system picks.
+            // Each has its own nicknames and rooms (ChatNetwork); all take the same tickets and guests.
+            let serverCount = options.configuration.directory.serverCount
+            var chat: [(channel: any Channel, name: String)] = []
+            for index in 0..<serverCount {
+                let name = ChatServerAddress.name(index: index, serverName: options.configuration.serverName)
+                let network = ChatNetwork(name: name, index: index)
+                let channel = try ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 256)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        guard let configuration = box.value else { return channel.close() }
+                        return channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                IRCXHandler(configuration: configuration, network: network, log: log))
+                        }
                     }
-                }
-                .bind(host: options.listen, port: options.ircxPort).wait()
+                    .bind(host: options.listen, port: index == 0 ? options.ircxPort : 0).wait()
+                chat.append((channel, name))
+            }
+            let ircx = chat[0].channel
             let https = try bindSite(group: group, host: options.listen, port: options.httpsPort, tls: sslContext, box: box, log: log) {
                 PassportSite(configuration: $0)
             }
-            var channels = [ircx, https]
+            var channels = chat.map(\.channel) + [https]
             var configuration = options.configuration
             configuration.httpsPort = https.localAddress?.port ?? options.httpsPort
             configuration.ircxPort = ircx.localAddress?.port ?? options.ircxPort
+            configuration.chatServers = chat.map {
+                ChatServerAddress(host: configuration.publicHost, port: $0.channel.localAddress?.port ?? 0, name: $0.name)
+            }
 
             // The DAs the redirect faults point at; each serves only /login2.srf, on its own origin.
             // (Their sites are made per connection from the final configuration, which by then holds their URLs.)
@@ -113,6 +125,10 @@ public final class Sandbox: Sendable {
                 configuration.plainDAURL = origin + PassportSite.primaryDAPath
             }
             box.set(configuration)
+            // One line per chat server, so a log shows which port FINDS will name for which index.
+            for (index, server) in configuration.chatServers.enumerated() {
+                log("ircx chat-server index=\(index) name=\(server.name) port=\(server.port)")
+            }
 
             let endpoints = options.stateDirectory + "/endpoints.json"
             try writeEndpoints(configuration, caFile: authority.caFile, to: endpoints)
@@ -184,6 +200,8 @@ public final class Sandbox: Sendable {
             "chat_site_url": origin + PassportSite.chatRoomPath,
             "ircx": ircx,
             "directory": ircx,
+            // Every chat server, server 0 (the `ircx` above) first; FINDS on any of them names one of these.
+            "chat_servers": configuration.chatServers.map { ["host": $0.host, "port": $0.port, "name": $0.name] as [String: Any] },
             "server_name": configuration.serverName,
             "truncate_host": configuration.truncateHost,
             "blob_layout": configuration.blobLayout.rawValue,

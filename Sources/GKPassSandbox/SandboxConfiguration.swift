@@ -99,6 +99,12 @@ public struct SandboxConfiguration: Sendable {
     /// The directory role's answer to FINDS (`613 host port`); nil: this server's own chat role. Lets tests put a
     /// room on a second sandbox, as MSN Chat's directory put rooms on other chat servers.
     public var roomServer: (host: String, port: Int)?
+    /// How many chat servers run and which hosts which room (`--chat-servers`, `--room`): FINDS answers with
+    /// ``chatServers``[``ChatDirectory/serverIndex(room:)``].
+    public var directory = ChatDirectory()
+    /// Every chat server's address and name, server 0 first (the `ircx` and `directory` of endpoints.json), set
+    /// once the listeners are bound. Empty in unit tests: FINDS then names ``publicHost``:``ircxPort``.
+    public var chatServers: [ChatServerAddress] = []
     /// Seconds added to the HTTP Date header: a server whose clock is wrong, for clients that compare clocks.
     public var clockOffset: Int64 = 0
     /// How the IRCX server takes the Passport blob (protocol.md §2.2): the OCX's 480-byte slices, as irc7-sspi's

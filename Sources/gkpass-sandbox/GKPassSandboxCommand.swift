@@ -25,11 +25,30 @@ struct GKPassSandboxCommand: ParsableCommand {
               /login2.srf               Tweener DA (Passport1.4); /loginnet/login2.srf is the second DA
               /ppsecure/login.srf       web sign-in form; /ppsecure/post.srf takes login, passwd, id, ru
               /chatroom.msnw?rm=ROOM    chat site: MSNChatNN via /msnchat/1033/utf8/msnredir.asp, then PARAMs
-            IRCX (plain TCP): IRCVERS, AUTH GateKeeper and GateKeeperPassport v1-v3, PROP $ MSNREGCOOKIE, \
-            NICK/USER, JOIN/PART/PRIVMSG/NOTICE/QUIT, and FINDS (answered with 613). Input lines are at most \
-            1,024 bytes; a longer one closes the link. With --passport-slices ocx (the default) the Passport blob \
+            IRCX (plain TCP): IRCVERS, IRCX, ISIRCX, AUTH GateKeeper and GateKeeperPassport v1-v3, PROP $ \
+            MSNREGCOOKIE, NICK/USER, JOIN (with a key)/PART (with a reason)/PRIVMSG/NOTICE/QUIT, TOPIC, NAMES, WHOIS, \
+            WHISPER, PROP on rooms (TOPIC, ONJOIN, HOSTKEY, OWNERKEY), MODE +q/+o/+v, and FINDS (answered with \
+            613). Replies follow MSNLD/irc7 and irc7-com, including where they differ from what IRC clients \
+            expect: no 005; owners are marked . in NAMES (PREFIX=(qov).@+), and a room's first member is its owner; \
+            800 reads 1 0 GateKeeper,GateKeeperPassport 1024 *; WHOIS shows guests as GUID@GateKeeper and members as \
+            PUID@GateKeeperPassport; PROP answers 818/819, and 908 where the member may not; PING gets \
+            :SERVER PONG SERVER :TOKEN. Nicknames are bytes, as irc7 keeps them: a first byte of 0x41 or more \
+            (after > for guests), then such bytes, digits or -, at most 64 bytes, so a UTF-8 nickname (an e-acute \
+            is the bytes C3 A9), from NICK or the registration cookie, is taken and shown byte for byte. Input lines are at \
+            most 1,024 bytes; a longer one closes the link. With --passport-slices ocx (the default) the Passport blob \
             comes in slices of at most 480 bytes, each full one answered with AUTH GateKeeperPassport S :OK, and a \
             longer line gets 910; with one-line it comes whole on one line, as MSNLD/irc7 takes it.
+
+            Chat servers (--chat-servers N, 1 to 16): N IRCX servers in one process, each on its own port (server \
+            0 on --ircx-port, the others on ports the system picks), all taking the same tickets and guests. Each \
+            has its own nicknames and rooms: %#A on server 1 is another room than %#A on server 0. Server 0 is \
+            named like the single server (--server-name, default the listen address), server N is \
+            chatN.sandbox.test; the name is the numerics' prefix, and GateKeeper v3 answers hash the listen address \
+            (or --server-name) on every server. FINDS, on any of them, answers 613 with the server that hosts the \
+            room: FNV-1a (32-bit) of the room name with ASCII letters lower-cased, prefix included, mod N, unless \
+            --room ROOM=INDEX pins it. A JOIN for a room on a server the directory did not name creates the room \
+            there, as irc7's JOIN creates any room it does not have. endpoints.json lists them in chat_servers \
+            ([{host, port, name}, ...], server 0 first); ircx and directory stay server 0.
 
             Demo account: member name demo@passport.test, password sandbox-demo, nickname Demo.
 
@@ -101,10 +120,10 @@ struct GKPassSandboxCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The IRCX port (0: chosen by the system).", valueName: "port"))
     var ircxPort = 0
 
-    @Option(help: ArgumentHelp("A JSON accounts file (see above); the demo account is added unless it names one.", valueName: "file"))
+    @Option(help: ArgumentHelp("A JSON accounts file: member, password, nickname and puid required, the rest optional (see above); the demo account is added unless it names one.", valueName: "file"))
     var accounts: String?
 
-    @Option(help: ArgumentHelp("Also create N accounts user1@passport.test … with passwords password-1 … (load tests).", valueName: "n"))
+    @Option(help: ArgumentHelp("Also create N accounts user1@passport.test ... with passwords password-1 ... (load tests).", valueName: "n"))
     var generatedAccounts = 0
 
     @Option(help: ArgumentHelp("Switch on a fault (repeatable).", valueName: "name"))
@@ -147,6 +166,24 @@ struct GKPassSandboxCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Answer FINDS with this chat server (613) instead of this sandbox, to put rooms on another sandbox.", valueName: "host:port"))
     var roomServer: String?
 
+    @Option(help: ArgumentHelp("Run N IRCX chat servers (1 to 16), each on its own port; the directory spreads rooms across them.", valueName: "n"))
+    var chatServers = 1
+
+    @Option(help: ArgumentHelp("Put ROOM on chat server INDEX (0 to N-1) instead of where the hash puts it (repeatable).", valueName: "room=index"))
+    var room: [String] = []
+
+    /// `--room` values as the directory takes them; nil for one that is not `ROOM=INDEX` with a valid room and index.
+    func roomPins() -> [[UInt8]: Int]? {
+        var pins: [[UInt8]: Int] = [:]
+        for value in room {
+            guard let equals = value.lastIndex(of: "="), let index = Int(value[value.index(after: equals)...]),
+                (0..<chatServers).contains(index), IRCXSession.isValidRoom(Array(value[..<equals].utf8))
+            else { return nil }
+            pins[Array(value[..<equals].utf8)] = index
+        }
+        return pins
+    }
+
     func validate() throws {
         if let padTicket, !(1...65_536).contains(padTicket) { throw ValidationError("--pad-ticket takes 1 to 65536.") }
         if let fixedChallenge, fixedChallenge.count != 16 || UInt64(fixedChallenge, radix: 16) == nil {
@@ -162,6 +199,12 @@ struct GKPassSandboxCommand: ParsableCommand {
         guard ticketLifetime >= 0 else { throw ValidationError("--ticket-lifetime cannot be negative.") }
         if blobLayout == .profileNickname && !passportDialect.issuesProfile {
             throw ValidationError("--blob-layout profile-nickname needs a profile, and the \(passportDialect.rawValue) dialect issues none.")
+        }
+        guard (1...ChatDirectory.maximumServers).contains(chatServers) else {
+            throw ValidationError("--chat-servers takes 1 to \(ChatDirectory.maximumServers).")
+        }
+        guard roomPins() != nil else {
+            throw ValidationError("--room takes ROOM=INDEX: a room name such as %#Lobby and a server index from 0 to \(chatServers - 1).")
         }
         if let roomServer {
             guard let colon = roomServer.lastIndex(of: ":"), let port = Int(roomServer[roomServer.index(after: colon)...]), (1...65535).contains(port),
@@ -205,6 +248,7 @@ struct GKPassSandboxCommand: ParsableCommand {
             configured.clockOffset = clockOffset
             configured.passportSlices = passportSlices
             configured.passportDialect = passportDialect
+            configured.directory = ChatDirectory(serverCount: chatServers, pins: roomPins() ?? [:])
             if let roomServer, let colon = roomServer.lastIndex(of: ":") {
                 configured.roomServer = (String(roomServer[..<colon]), Int(roomServer[roomServer.index(after: colon)...])!)
             }

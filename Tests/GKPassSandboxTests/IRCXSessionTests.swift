@@ -28,8 +28,11 @@ struct IRCXSessionTests {
 
     final class Harness {
         let configuration: SandboxConfiguration
-        let network = ChatNetwork()
-        init(_ configuration: SandboxConfiguration = SandboxConfiguration(ircxPort: 6667)) { self.configuration = configuration }
+        let network: ChatNetwork
+        init(_ configuration: SandboxConfiguration = SandboxConfiguration(ircxPort: 6667), network: ChatNetwork = ChatNetwork()) {
+            self.configuration = configuration
+            self.network = network
+        }
 
         func connect() -> (IRCXSession, RecordingConnection) {
             let connection = RecordingConnection()
@@ -72,12 +75,12 @@ struct IRCXSessionTests {
         func regCookie(_ nick: String) -> String { PassportV4(secret: configuration.secret).seal(["nick": nick]) }
     }
 
-    @Test("IRCVERS gets 800 with the packages")
+    @Test("IRCVERS gets 800 with the packages and the 1,024-byte line the server really reads")
     func ircvers() {
         let h = Harness()
         let (s, c) = h.connect()
         h.feed(s, "IRCVERS IRC8 MSN-OCX!9.02.0310.2401 EN-US")
-        #expect(c.lines == [":127.0.0.1 800 * 0 0 GateKeeper,GateKeeperPassport 512 :*"])
+        #expect(c.lines == [":127.0.0.1 800 * 1 0 GateKeeper,GateKeeperPassport 1024 :*"])
     }
 
     @Test("Passport: AUTH, MSNREGCOOKIE registers the nickname from the cookie, welcome follows")
@@ -185,9 +188,10 @@ struct IRCXSessionTests {
 
         h.feed(s1, "JOIN %#Lobby")
         h.feed(s2, "JOIN %#lobby")
-        #expect(c1.take() == [":Demo!0001A2B3C4D5E6F7@GateKeeperPassport JOIN :%#Lobby", ":127.0.0.1 353 Demo = %#Lobby :Demo", ":127.0.0.1 366 Demo %#Lobby :End of /NAMES list.",
+        #expect(c1.take() == [":Demo!0001A2B3C4D5E6F7@GateKeeperPassport JOIN :%#Lobby", ":127.0.0.1 MODE %#Lobby +q Demo",
+                              ":127.0.0.1 353 Demo = %#Lobby :.Demo", ":127.0.0.1 366 Demo %#Lobby :End of /NAMES list.",
                               ":Alice!00000000000A11CE@GateKeeperPassport JOIN :%#Lobby"])  // the room keeps its first spelling
-        #expect(c2.take().contains(":127.0.0.1 353 Alice = %#Lobby :Demo Alice"))
+        #expect(c2.take().contains(":127.0.0.1 353 Alice = %#Lobby :.Demo Alice"))
 
         h.feed(s2, "PRIVMSG %#Lobby :hello, Demo")
         #expect(c1.take() == [":Alice!00000000000A11CE@GateKeeperPassport PRIVMSG %#Lobby :hello, Demo"])
@@ -202,7 +206,7 @@ struct IRCXSessionTests {
         #expect(c1.take().first?.contains(" 433 ") == true)
 
         h.feed(s2, "PART %#Lobby")
-        #expect(c1.take() == [":Alice!00000000000A11CE@GateKeeperPassport PART :%#Lobby"])
+        #expect(c1.take() == [":Alice!00000000000A11CE@GateKeeperPassport PART %#Lobby"])
         h.feed(s2, "JOIN %#Lobby")
         _ = c1.take()
         h.feed(s2, "QUIT :bye")

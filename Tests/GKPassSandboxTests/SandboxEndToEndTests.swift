@@ -148,7 +148,7 @@ struct SandboxEndToEndTests {
         first.send("JOIN %#TheLobby")
         #expect(first.expect(" 366 ") != nil)
         second.send("JOIN %#TheLobby")
-        #expect(second.expect("353") == ":1.2.3.4 353 User1 = %#TheLobby :Demo User1")
+        #expect(second.expect("353") == ":1.2.3.4 353 User1 = %#TheLobby :.Demo User1")
         #expect(first.expect("JOIN") == ":User1!0002000000000001@GateKeeperPassport JOIN :%#TheLobby")
         second.send("PRIVMSG %#TheLobby :hello, Demo")
         #expect(first.expect("PRIVMSG") == ":User1!0002000000000001@GateKeeperPassport PRIVMSG %#TheLobby :hello, Demo")
