@@ -513,9 +513,20 @@ final class ProxySession: @unchecked Sendable {
             guard line.first == UInt8(ascii: ":"), let space = line.firstIndex(of: 0x20) else { return nil }
             return String(decoding: line[1..<space], as: UTF8.self)
         }.first ?? Self.serverName
-        /// Says goodbye to the server for the client and returns `reason`.
+        /// Says goodbye to the server for the client and returns `reason`. What the server still sends is read
+        /// and dropped until it closes (at most 2 s): closing with unread bytes would reset the connection, and
+        /// the reset can make the server lose the QUIT.
         func leave(_ reason: String, quit: String? = nil) -> String {
-            if let quit { try? upstream.connection.send(Array("QUIT :\(quit)\r\n".utf8), deadline: ChatConnection.now() + 2) }
+            guard let quit else { return reason }
+            let deadline = ChatConnection.now() + 2
+            try? upstream.connection.send(Array("QUIT :\(quit)\r\n".utf8), deadline: deadline)
+            shutdown(upstream.connection.descriptor, Int32(SHUT_WR))
+            while true {
+                var poller = pollfd(fd: upstream.connection.descriptor, events: Int16(POLLIN), revents: 0)
+                let remaining = Int32((deadline - ChatConnection.now()) * 1000)
+                guard remaining > 0, poll(&poller, 1, remaining) > 0, (try? upstream.connection.fill()) == true else { break }
+                while (try? upstream.connection.bufferedLine()) != nil {}
+            }
             return reason
         }
         while true {
@@ -591,7 +602,9 @@ final class ProxySession: @unchecked Sendable {
                 return "the connection to the server broke"
             }
             if toClient.isOverLimit {
-                sendClient("ERROR :Closing link (gkpass: the client fell \(toClient.count) bytes behind; at most \(toClient.limit) are kept)")
+                // One try, not waiting: this client is not reading.
+                let error = Array("ERROR :Closing link (gkpass: the client fell \(toClient.count) bytes behind; at most \(toClient.limit) are kept)\r\n".utf8)
+                _ = error.withUnsafeBytes { Glibc.send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
                 return leave("fell more than \(toClient.limit) bytes behind the server", quit: "gkpass: client too slow")
             }
             if toServer.isOverLimit {

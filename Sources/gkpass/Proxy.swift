@@ -65,14 +65,18 @@ extension GKPass {
         @Option(help: ArgumentHelp("With --allow-remote: a file (mode 600) whose first line every client must send as PASS.", valueName: "path"))
         var passwordFile: String?
 
-        @Option(help: ArgumentHelp("The most clients at once (1–1024).", valueName: "n"))
+        @Option(help: ArgumentHelp("The most clients at once (1 to 1024).", valueName: "n"))
         var maxClients = 16
 
-        @Option(help: ArgumentHelp("Seconds for each upstream login (1–300).", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Seconds for each upstream login (1 to 300).", valueName: "seconds"))
         var timeout = 30
 
         @Option(help: .hidden)
         var keepalive = 90
+
+        /// Tests: the bytes queued toward one client before it is dropped (default 1 MiB).
+        @Option(help: .hidden)
+        var maxQueuedBytes: Int?
 
         @Flag(name: .shortAndLong, help: "Also log each login, refresh and keep-alive on stderr.")
         var verbose = false
@@ -100,6 +104,7 @@ extension GKPass {
             proxy.keepAlive = Double(max(1, keepalive))
             proxy.allowRemote = allowRemote
             proxy.maximumClients = maxClients
+            if let maxQueuedBytes { proxy.maximumQueuedToClient = max(1024, maxQueuedBytes) }
             if let passwordFile { proxy.password = try PasswordSource.file(passwordFile).read() }
             let listener = try proxy.bind()
             signal(SIGPIPE, SIG_IGN)

@@ -206,6 +206,49 @@ struct ProxyAccessTests {
         #expect(proxy.stderr.contains("disconnected: refused, too many clients (at most 2)"), "\(proxy.stderr)")
     }
 
+    @Test("a client that stops reading while its room floods is dropped once its queue passes the limit; the proxy stays well")
+    func slowClient() throws {
+        let context = try ProxyCommandTests.loggedIn()
+        let proxy = try ProxyProcess(["--max-queued-bytes", "65536"], environment: context.environment(keyring: false), verbose: false)
+        let guest = try ProxyCommandTests.guest(port: context.sandbox.ircxPort, nick: ">flood", room: "#flood")
+        // A client with a tiny receive window that joins, then reads nothing for 15 seconds.
+        let script = #"""
+            import socket, sys, time
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", int(sys.argv[1])))
+            s.sendall(b"NICK a\r\nUSER a 0 * :a\r\nJOIN #flood\r\n")
+            data = b""
+            while b" 366 " not in data:
+                data += s.recv(4096)
+            print("joined", flush=True)
+            time.sleep(15)
+            s.settimeout(5)
+            try:
+                while s.recv(65536):
+                    pass
+                print("EOF")
+            except ConnectionResetError:
+                print("RESET")
+            except socket.timeout:
+                print("TIMEOUT")
+            """#
+        let slow = try Spawn.start("/usr/bin/python3", ["-c", script, String(proxy.port)], environment: nil, captureStdout: true)
+        defer { kill(slow.pid, SIGKILL); _ = Spawn.wait(slow.pid, timeout: 5) }
+        #expect(Spawn.firstLine(slow.stdout!, timeout: 20) == "joined")
+        // 6 MB: more than the kernel's socket buffers toward the client can take (tcp_wmem's 4 MiB at most).
+        let line = "PRIVMSG #flood :" + String(repeating: "x", count: 480)
+        for _ in 0..<12_000 { guest.send(line) }
+        let quit = guest.expect("QUIT", within: 30)
+        #expect(quit?.contains("client too slow") == true, "\(quit ?? "no QUIT") \(proxy.stderr)")
+        let end = Spawn.firstLine(slow.stdout!, timeout: 30)
+        #expect(end == "EOF" || end == "RESET", "\(end)")
+        #expect(proxy.stderr.contains("client 1 disconnected: fell more than 65536 bytes behind the server"), "\(proxy.stderr)")
+        // The proxy still serves others.
+        let next = try Self.connect("127.0.0.1:\(proxy.port)", ["NICK b", "USER b 0 * :b", "--quit-after-001"])
+        #expect(next.contains(" 001 Demo "), "\(next)")
+    }
+
     @Test("--listen localhost:0 resolves and serves; without -v the log is one line per connect and one per disconnect, nothing per chat line")
     func localhostAndLog() throws {
         let context = try ProxyCommandTests.loggedIn()
