@@ -2,6 +2,9 @@ import ArgumentParser
 import GKPassKit
 internal import Glibc
 
+/// The Unix socket the proxy listens on, for the signal handler that removes it (set once, before serving).
+nonisolated(unsafe) private var socketPath: UnsafeMutablePointer<CChar>?
+
 extension GKPass {
     /// `gkpass proxy`: a local plain-IRC endpoint that logs in upstream with the stored ticket.
     struct Proxy: ParsableCommand {
@@ -23,8 +26,8 @@ extension GKPass {
                 Only you may use it. On a loopback address the proxy asks the kernel which user owns each \
                 connecting socket (sock_diag, as identd and ss -e do; /proc/net/tcp where netlink is denied) and \
                 closes connections of any other user with an ERROR line, before anything is read or sent upstream. \
-                --listen unix:PATH makes a Unix socket of mode 600 (an existing stale socket of yours is replaced, \
-                anything else at PATH is refused) and checks each client with SO_PEERCRED. Put it in a directory \
+                --listen unix:PATH makes a Unix socket of mode 600, removed again on Ctrl-C or SIGTERM (a stale \
+                socket of yours left by a killed proxy is replaced; anything else at PATH is refused) and checks each client with SO_PEERCRED. Put it in a directory \
                 only you can write, such as $XDG_RUNTIME_DIR.
 
                 --allow-remote allows an address other than loopback and requires --password-file: every client \
@@ -108,9 +111,23 @@ extension GKPass {
             if let passwordFile { proxy.password = try PasswordSource.file(passwordFile).read() }
             let listener = try proxy.bind()
             signal(SIGPIPE, SIG_IGN)
+            if case .unix(let path) = proxy.listen { Self.removeOnSignal(path) }
             try StandardStreams.writeOutput(Array("listening \(listener.address)\n".utf8))
             let verbose = verbose
             proxy.serve(listener) { line, always in if always || verbose { StandardStreams.writeError("gkpass: proxy: " + line) } }
+        }
+
+        /// Ctrl-C, SIGTERM or a hangup remove the Unix socket before the proxy ends as the signal would have ended
+        /// it, so a stopped proxy leaves no socket file behind (a killed one does; the next start replaces it).
+        static func removeOnSignal(_ path: String) {
+            socketPath = strdup(path)
+            for number in [SIGINT, SIGTERM, SIGHUP] {
+                signal(number) { number in
+                    if let socketPath { unlink(socketPath) }
+                    signal(number, SIG_DFL)
+                    raise(number)
+                }
+            }
         }
 
         /// A numeric IPv4 or IPv6 address (names such as localhost are checked after they resolve).

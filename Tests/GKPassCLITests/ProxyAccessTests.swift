@@ -139,11 +139,13 @@ struct ProxyAccessTests {
         // While it listens, a second proxy does not steal the path.
         let busy = try Binary.run("gkpass", ["proxy", "--listen", "unix:" + path], environment: context.environment(keyring: false))
         #expect(busy.status == 1 && busy.stderr.contains("another process is listening"), "\(busy.stderr)")
-        kill(first.pid, SIGKILL)
-        _ = Spawn.wait(first.pid, timeout: 10)
+        first.stop(SIGKILL)
         let second = try ProxyProcess([], environment: context.environment(keyring: false), listen: "unix:" + path)
         let answer = try Self.connect("unix:" + path, ["NICK me", "USER m 0 * :m", "--quit-after-001"])
         #expect(answer.contains(" 001 Demo "), "\(answer) \(second.stderr)")
+        // Stopped with SIGTERM, it removes its socket.
+        #expect(second.stop(SIGTERM) == 128 + SIGTERM, "ends as SIGTERM would have ended it")
+        #expect(!FileManager.default.fileExists(atPath: path))
     }
 
     @Test("--allow-remote needs --password-file (2); then a wrong or missing PASS is refused, the right one let in, and no PASS value is shown or logged")

@@ -36,9 +36,21 @@ struct ProxyCommandTests {
 
         var stderr: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
+        private var exitStatus: Int32?
+
+        /// Sends `signal` and waits (bounded); returns the wait status. Once reaped, the PID is never signalled
+        /// again (it may belong to another process by then).
+        @discardableResult
+        func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+            if let exitStatus { return exitStatus }
+            kill(pid, signal)
+            let status = Spawn.wait(pid, timeout: 10)
+            exitStatus = status
+            return status
+        }
+
         deinit {
-            kill(pid, SIGTERM)
-            _ = Spawn.wait(pid, timeout: 10)
+            stop()
             try? FileManager.default.removeItem(atPath: log)
         }
     }
