@@ -446,8 +446,9 @@ final class ProxySession: @unchecked Sendable {
             log("client \(number): \(member) connected to \(opened.connection.endpoint)", false)
             for line in opened.linesSinceRegistration { guard sendClient(line + [0x0D, 0x0A]) else { return "the client stopped reading" } }
             return relay(&opened, connect: connect, network: network, nick: clientNick)
-        case .rejected:
-            return refuse("the server refused the ticket of \(member) (910); run gkpass login \(member)", nick: clientNick)
+        case .rejected(let message):
+            // The server's words first (they may say the blob was sliced the wrong way), then what to do.
+            return refuse("\(message); run gkpass login \(member) for a new ticket", nick: clientNick)
         case .failed(let message):
             return refuse(message, nick: clientNick)
         }
@@ -456,7 +457,7 @@ final class ProxySession: @unchecked Sendable {
     enum Attempt {
         case opened(Connect.Opened, Connect, Network)
         /// 910: the server refused the Passport ticket.
-        case rejected
+        case rejected(String)
         case failed(String)
     }
 
@@ -475,7 +476,7 @@ final class ProxySession: @unchecked Sendable {
         var connect = Connect(network: network, server: nil, room: nil, identity: .passport(set))
         connect.timeout = proxy.timeout
         do { return .opened(try connect.open(first, goal: .register, trace: nil), connect, network) } catch {
-            if error.exitCode == .reauthenticate { return .rejected }
+            if error.exitCode == .reauthenticate { return .rejected(error.message) }
             return .failed(error.message)
         }
     }

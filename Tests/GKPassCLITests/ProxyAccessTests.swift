@@ -300,7 +300,8 @@ struct ProxyAccessTests {
         try Self.spoilTicket(context)
         let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
         let answer = try Self.connect("127.0.0.1:\(proxy.port)", ["NICK a", "USER a 0 * :a"])
-        #expect(answer.contains("NOTICE a :gkpass: the server refused the ticket of demo@passport.test (910); run gkpass login demo@passport.test"), "\(answer)")
+        let notice = answer.split(separator: "\n").first { $0.hasPrefix(":gkpass NOTICE a :gkpass: ") } ?? ""
+        #expect(notice.contains("refused the Passport ticket (910") && notice.hasSuffix("; run gkpass login demo@passport.test for a new ticket"), "\(answer)")
         #expect(answer.contains("ERROR :Closing link") && answer.hasSuffix("EOF\n") && !answer.contains(" 001 "), "\(answer)")
         let log = context.sandbox.log
         #expect(log.components(separatedBy: "result=910").count == 2, "one login upstream, no retry: \(log)")
