@@ -358,7 +358,7 @@ _gkpass_proxy() {
     repeating_flags=()
     non_repeating_flags=(--allow-remote --verbose -v --version -h --help)
     repeating_options=()
-    non_repeating_options=(--listen --network --timeout)
+    non_repeating_options=(--listen --network --password-file --max-clients --timeout)
     __gkpass_offer_flags_options 1
 
     # Offer option value completions
@@ -367,6 +367,12 @@ _gkpass_proxy() {
         return
         ;;
     '--network')
+        return
+        ;;
+    '--password-file')
+        return
+        ;;
+    '--max-clients')
         return
         ;;
     '--timeout')

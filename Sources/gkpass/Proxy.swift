@@ -2,6 +2,9 @@ import ArgumentParser
 import GKPassKit
 internal import Glibc
 
+/// The Unix socket the proxy listens on, for the signal handler that removes it (set once, before serving).
+nonisolated(unsafe) private var socketPath: UnsafeMutablePointer<CChar>?
+
 extension GKPass {
     /// `gkpass proxy`: a local plain-IRC endpoint that logs in upstream with the stored ticket.
     struct Proxy: ParsableCommand {
@@ -11,73 +14,130 @@ extension GKPass {
                 Point irssi, WeeChat, HexChat or a bot at the --listen address as a plain IRC server. For each client \
                 connection the proxy opens its own connection to the network's IRCX server, logs in with \
                 GateKeeperPassport and the stored ticket, the blob sent as the network's passport_slices says \
-                (the client's PASS, if any, names the account; else ACCOUNT, else the default account), sends the account's PROPs, and from registration on relays every line \
+                (the client's PASS names the account when it equals a stored account name exactly; else ACCOUNT, \
+                else the default account), sends the account's PROPs, and from registration on relays every line \
                 both ways unchanged. It answers CAP itself, PINGs a silent server, and, when the network has a \
                 directory, asks it where a JOINed room lives and moves the connection there before the first JOIN. A ticket with \
                 less than 10 minutes left is refreshed first (as gkpass refresh does, with the password remembered by \
-                gkpass login --remember-password); without one, an expired ticket is refused with a NOTICE.
+                gkpass login --remember-password); without one, an expired ticket is refused with a NOTICE. If the \
+                server refuses the ticket (910), it is refreshed once that way and the login tried once more; \
+                without a remembered password the client gets a NOTICE to run gkpass login ACCOUNT.
 
-                It listens on loopback only unless --allow-remote is given: anyone who reaches the port chats as you.
-                On start it prints one line on stdout: listening HOST:PORT. Stop it with Ctrl-C or SIGTERM.
+                Only you may use it. On a loopback address the proxy asks the kernel which user owns each \
+                connecting socket (sock_diag, as identd and ss -e do; /proc/net/tcp where netlink is denied) and \
+                closes connections of any other user with an ERROR line, before anything is read or sent upstream. \
+                --listen unix:PATH makes a Unix socket of mode 600, removed again on Ctrl-C or SIGTERM (a stale \
+                socket of yours left by a killed proxy is replaced; anything else at PATH is refused) and checks each client with SO_PEERCRED. Put it in a directory \
+                only you can write, such as $XDG_RUNTIME_DIR.
 
-                Exit status: 2 usage (or a non-loopback address without --allow-remote); 1 cannot listen.
+                --allow-remote allows an address other than loopback and requires --password-file: every client \
+                must then send that password as its IRC PASS (compared in constant time), and chats as ACCOUNT or \
+                the default account. A PASS value is never echoed nor logged.
 
-                Example:
+                At most --max-clients clients (16) at once; one more gets an ERROR line. A client that falls more \
+                than 1 MiB behind the server, or has more than 64 KiB waiting for the server, is closed with an \
+                ERROR line.
+
+                On start it prints one line on stdout: listening ADDRESS (HOST:PORT or unix:PATH). On stderr it \
+                logs one line when a client connects and one when it disconnects (with -v, also each login, \
+                refresh and keep-alive). Stop it with Ctrl-C or SIGTERM.
+
+                Exit status: 2 usage (a non-loopback address without --allow-remote, --allow-remote without \
+                --password-file); 6 unsafe password file or socket path; 1 cannot listen.
+
+                Examples:
                   gkpass proxy --listen 127.0.0.1:6667 &
                   irssi -c 127.0.0.1 -p 6667
+                  gkpass proxy --listen unix:$XDG_RUNTIME_DIR/gkpass.sock &
+                  socat - UNIX-CONNECT:$XDG_RUNTIME_DIR/gkpass.sock
                 """
         )
 
         @Argument(help: ArgumentHelp("The account for clients that send no PASS (default: the default account).", valueName: "account"))
         var account: String?
 
-        @Option(help: ArgumentHelp("Where to listen (port 0: chosen by the system).", valueName: "host:port"))
+        @Option(help: ArgumentHelp("Where to listen: HOST:PORT (port 0: chosen by the system) or unix:PATH.", valueName: "address"))
         var listen: String
 
         @Option(help: ArgumentHelp("The network (default: the one each ticket is for).", valueName: "name"))
         var network: String?
 
-        @Flag(help: "Allow a listen address other than loopback.")
+        @Flag(help: "Allow a listen address other than loopback (needs --password-file).")
         var allowRemote = false
 
-        @Option(help: ArgumentHelp("Seconds for each upstream login (1–300).", valueName: "seconds"))
+        @Option(help: ArgumentHelp("With --allow-remote: a file (mode 600) whose first line every client must send as PASS.", valueName: "path"))
+        var passwordFile: String?
+
+        @Option(help: ArgumentHelp("The most clients at once (1 to 1024).", valueName: "n"))
+        var maxClients = 16
+
+        @Option(help: ArgumentHelp("Seconds for each upstream login (1 to 300).", valueName: "seconds"))
         var timeout = 30
 
         @Option(help: .hidden)
         var keepalive = 90
 
-        @Flag(name: .shortAndLong, help: "Log each client connection on stderr.")
+        /// Tests: the bytes queued toward one client before it is dropped (default 1 MiB).
+        @Option(help: .hidden)
+        var maxQueuedBytes: Int?
+
+        @Flag(name: .shortAndLong, help: "Also log each login, refresh and keep-alive on stderr.")
         var verbose = false
 
         func validate() throws {
-            // Port 0 (the system's choice) is fine here; Endpoint itself wants a real port.
-            guard let endpoint = Network.Endpoint(listen.hasSuffix(":0") ? String(listen.dropLast()) + "1" : listen) else {
-                throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:6667.")
+            guard let address = GKPassKit.Proxy.Listen(listen) else {
+                throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:6667, or unix:PATH.")
             }
-            let loopback = endpoint.host.hasPrefix("127.") || endpoint.host == "::1"
-            if !loopback && !allowRemote {
-                throw ValidationError("\(endpoint.host) is not loopback: anyone who reaches it would chat as you. Add --allow-remote if that is what you want.")
+            if case .tcp(let host, _) = address, !allowRemote, Self.isLiteralAddress(host), !Self.isLoopback(host) {
+                throw ValidationError("\(host) is not loopback: anyone who reaches it would chat as you. Add --allow-remote (with --password-file) if that is what you want.")
+            }
+            if allowRemote && passwordFile == nil {
+                throw ValidationError("--allow-remote needs --password-file: without a password, anyone who reaches the port would chat as you.")
+            }
+            if passwordFile != nil && !allowRemote {
+                throw ValidationError("--password-file is for --allow-remote; local clients are checked by user instead.")
             }
             guard (1...300).contains(timeout) else { throw ValidationError("--timeout takes 1 to 300 seconds.") }
+            guard (1...1024).contains(maxClients) else { throw ValidationError("--max-clients takes 1 to 1024.") }
         }
 
         func run() throws {
-            let endpoint = Self.endpoint(listen)
-            var proxy = GKPassKit.Proxy(listen: endpoint, defaultAccount: account, networkName: network, environment: Environment.current)
+            var proxy = GKPassKit.Proxy(listen: GKPassKit.Proxy.Listen(listen)!, defaultAccount: account, networkName: network, environment: Environment.current)
             proxy.timeout = Double(timeout)
             proxy.keepAlive = Double(max(1, keepalive))
-            let (fd, port) = try proxy.bind()
+            proxy.allowRemote = allowRemote
+            proxy.maximumClients = maxClients
+            if let maxQueuedBytes { proxy.maximumQueuedToClient = max(1024, maxQueuedBytes) }
+            if let passwordFile { proxy.password = try PasswordSource.file(passwordFile).read() }
+            let listener = try proxy.bind()
             signal(SIGPIPE, SIG_IGN)
-            try StandardStreams.writeOutput(Array("listening \(Network.Endpoint(host: endpoint.host, port: port))\n".utf8))
+            if case .unix(let path) = proxy.listen { Self.removeOnSignal(path) }
+            try StandardStreams.writeOutput(Array("listening \(listener.address)\n".utf8))
             let verbose = verbose
-            proxy.serve(fd: fd) { line in if verbose { StandardStreams.writeError("gkpass: proxy: " + line) } }
+            proxy.serve(listener) { line, always in if always || verbose { StandardStreams.writeError("gkpass: proxy: " + line) } }
         }
 
-        /// HOST:PORT where PORT may be 0.
-        static func endpoint(_ text: String) -> Network.Endpoint {
-            if let endpoint = Network.Endpoint(text) { return endpoint }
-            let host = text.dropLast(2)
-            return Network.Endpoint(host: host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : String(host), port: 0)
+        /// Ctrl-C, SIGTERM or a hangup remove the Unix socket before the proxy ends as the signal would have ended
+        /// it, so a stopped proxy leaves no socket file behind (a killed one does; the next start replaces it).
+        static func removeOnSignal(_ path: String) {
+            socketPath = strdup(path)
+            for number in [SIGINT, SIGTERM, SIGHUP] {
+                signal(number) { number in
+                    if let socketPath { unlink(socketPath) }
+                    signal(number, SIG_DFL)
+                    raise(number)
+                }
+            }
+        }
+
+        /// A numeric IPv4 or IPv6 address (names such as localhost are checked after they resolve).
+        static func isLiteralAddress(_ host: String) -> Bool {
+            var v4 = in_addr(), v6 = in6_addr()
+            return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+        }
+
+        static func isLoopback(_ host: String) -> Bool {
+            host.hasPrefix("127.") || host == "::1" || host.lowercased().hasPrefix("::ffff:127.")
         }
     }
 }

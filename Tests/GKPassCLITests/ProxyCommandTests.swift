@@ -10,31 +10,47 @@ struct ProxyCommandTests {
     /// A running `gkpass proxy`, stopped with SIGTERM at the end.
     final class ProxyProcess {
         let pid: pid_t
+        /// The TCP port, for a TCP listener.
         let port: Int
+        /// What followed `listening `: HOST:PORT or unix:PATH.
+        let address: String
         let log: String
 
-        init(_ arguments: [String], environment: [String: String]) throws {
+        init(_ arguments: [String], environment: [String: String], listen: String = "127.0.0.1:0", verbose: Bool = true) throws {
             log = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-proxy-\(UUID().uuidString).log").path
             let child = try Spawn.start(
-                Binary.directory.path + "/gkpass", ["proxy", "--listen", "127.0.0.1:0", "-v"] + arguments,
+                Binary.directory.path + "/gkpass", ["proxy", "--listen", listen] + (verbose ? ["-v"] : []) + arguments,
                 environment: environment, captureStdout: true, stderrPath: log)
             pid = child.pid
             let out = child.stdout!
             defer { close(out) }
             let text = Spawn.firstLine(out, timeout: 20)
-            guard text.hasPrefix("listening 127.0.0.1:"), let port = Int(text.dropFirst("listening 127.0.0.1:".count)) else {
+            guard text.hasPrefix("listening ") else {
                 kill(pid, SIGKILL)
                 _ = Spawn.wait(pid, timeout: 5)
-                throw ProxyTestError("no listening line: \(text)")
+                throw ProxyTestError("no listening line: \(text) \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
             }
-            self.port = port
+            address = String(text.dropFirst("listening ".count))
+            port = address.hasPrefix("unix:") ? 0 : Int(address.split(separator: ":").last ?? "") ?? 0
         }
 
         var stderr: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
+        private var exitStatus: Int32?
+
+        /// Sends `signal` and waits (bounded); returns the wait status. Once reaped, the PID is never signalled
+        /// again (it may belong to another process by then).
+        @discardableResult
+        func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+            if let exitStatus { return exitStatus }
+            kill(pid, signal)
+            let status = Spawn.wait(pid, timeout: 10)
+            exitStatus = status
+            return status
+        }
+
         deinit {
-            kill(pid, SIGTERM)
-            _ = Spawn.wait(pid, timeout: 10)
+            stop()
             try? FileManager.default.removeItem(atPath: log)
         }
     }
