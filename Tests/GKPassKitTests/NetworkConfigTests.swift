@@ -37,8 +37,8 @@ struct NetworkConfigTests {
 
     @Test("every key is read, in file order, with defaults for what is left out")
     func full() throws {
-        // ca_file must be readable: /etc/hostname stands in for a PEM file.
-        let config = try parse(Self.full.replacingOccurrences(of: "ca.pem", with: "hostname"))
+        // ca_file must be a readable PEM file that root or the user owns: the system's CA bundle stands in for one.
+        let config = try parse(Self.full.replacingOccurrences(of: "ca.pem", with: "ssl/certs/ca-certificates.crt"))
         #expect(config.defaultNetwork == "revival")
         #expect(config.networks.map(\.name) == ["revival", "old-tweener"])
         let revival = config.networks[0]
@@ -48,7 +48,7 @@ struct NetworkConfigTests {
         #expect(revival.gatekeeperVersion == .v2 && !revival.truncateHost && revival.blobLayout == .profileNickname)
         #expect(revival.ticketLifetime == 12 * 3600 && revival.siteID == "2260")
         let tweener = config.networks[1]
-        #expect(tweener.flow == .tweener && tweener.caFile == "/etc/hostname" && tweener.gatekeeperVersion == .v3)
+        #expect(tweener.flow == .tweener && tweener.caFile == "/etc/ssl/certs/ca-certificates.crt" && tweener.gatekeeperVersion == .v3)
         #expect(tweener.truncateHost && tweener.blobLayout == .ticketProfile && tweener.ticketLifetime == 86_400)
     }
 
