@@ -49,14 +49,3 @@ public struct AccountSummary: Sendable, Equatable {
         return "\(remaining)s"
     }
 }
-
-/// Durations on the command line: `90`, `90s`, `30m`, `2h`, `1d` (whole numbers; one unit).
-public enum Duration {
-    public static func seconds(_ text: String) -> Int64? {
-        guard let last = text.last else { return nil }
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        let (digits, unit) = last.isNumber ? (Substring(text), Int64(1)) : (text.dropLast(), units[last] ?? 0)
-        guard unit > 0, !digits.isEmpty, digits.allSatisfy(\.isNumber), let value = Int64(digits), value <= 10_000_000 else { return nil }
-        return value * unit
-    }
-}

@@ -5,8 +5,9 @@ import TicketStore
 
 extension GKPass {
     /// `gkpass check`: a silent yes/no for scripts, like `klist -s`.
-    struct Check: ParsableCommand {
+    struct CheckCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Exit 0 when the account has a ticket that stays valid long enough; print nothing.",
             discussion: """
                 Reads no secret, so it works while the keyring is locked.
@@ -23,7 +24,7 @@ extension GKPass {
         var minRemaining = "0"
 
         func validate() throws {
-            guard Duration.seconds(minRemaining) != nil else { throw ValidationError("--min-remaining takes a duration such as 90s, 30m, 2h or 1d.") }
+            guard DurationText(minRemaining) != nil else { throw ValidationError("--min-remaining takes a duration such as 90s, 30m, 2h or 1d.") }
         }
 
         func run() throws {
@@ -34,7 +35,7 @@ extension GKPass {
                 guard let summary = try AccountSummary.all(ladder: ladder, now: now).first(where: { $0.account == member }) else {
                     throw ExitCode(GKPassError.ExitCode.noTicket.rawValue)
                 }
-                guard let remaining = summary.remaining, remaining > Duration.seconds(minRemaining)! else {
+                guard let remaining = summary.remaining, remaining > DurationText(minRemaining)!.seconds else {
                     throw ExitCode(GKPassError.ExitCode.reauthenticate.rawValue)
                 }
             } catch let error as GKPassError {
@@ -44,8 +45,9 @@ extension GKPass {
     }
 
     /// `gkpass list`: accounts and their tickets, no secrets.
-    struct List: ParsableCommand {
+    struct ListCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the accounts with stored tickets: network, store, expiry, default marker. No secrets.",
             discussion: "Reads only item metadata, so it works while the keyring is locked. The default account is marked with *."
         )
@@ -80,8 +82,9 @@ extension GKPass {
     }
 
     /// `gkpass switch`: choose the default account.
-    struct Switch: ParsableCommand {
+    struct SwitchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "switch",
             abstract: "Make ACCOUNT the default for commands that take an optional account.",
             discussion: "Exit status: 0 switched; 3 the account has no stored tickets (log in first)."
         )

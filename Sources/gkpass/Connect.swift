@@ -6,8 +6,9 @@ import TicketStore
 
 extension GKPass {
     /// `gkpass connect`: prove a ticket against the network's IRCX server.
-    struct Connect: ParsableCommand {
+    struct ConnectCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "connect",
             abstract: "Prove a stored ticket by logging in to the network's IRCX chat server, then disconnect.",
             discussion: """
                 Connects to the network's IRCX server (through its directory when the network has one and --room is \
@@ -70,7 +71,7 @@ extension GKPass {
 
         func run() throws {
             let environment = Environment.current
-            let identity: GKPassKit.Connect.Identity
+            let identity: Connect.Identity
             let chosen: Network
             if guest {
                 chosen = try Network.resolve(flag: network, environment: environment)
@@ -84,7 +85,7 @@ extension GKPass {
                 chosen = try Network.named(network ?? set.network, environment: environment)
                 identity = .passport(set)
             }
-            var connect = GKPassKit.Connect(network: chosen, server: server.flatMap(Network.Endpoint.init), room: room, identity: identity)
+            var connect = Connect(network: chosen, server: server.flatMap(Network.Endpoint.init), room: room, identity: identity)
             connect.timeout = Double(timeout)
             let outcome = try connect.run(trace: verbose ? { StandardStreams.writeError("gkpass: " + $0) } : nil)
             let text: String

@@ -5,13 +5,14 @@ import TicketStore
 
 extension GKPass {
     /// `gkpass export`: the stored cookies in the formats other clients read.
-    struct Export: ParsableCommand {
+    struct ExportCommand: ParsableCommand {
         enum Format: String, ExpressibleByArgument, CaseIterable {
             case env, json, netscape
             case cookieHeader = "cookie-header"
         }
 
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Print the stored cookies in a format another client reads.",
             discussion: """
                 Formats:

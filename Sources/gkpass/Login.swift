@@ -6,8 +6,9 @@ extension StoreChoice: ExpressibleByArgument {}
 
 extension GKPass {
     /// `gkpass login`: sign in to Passport and store the tickets.
-    struct Login: ParsableCommand {
+    struct LoginCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "login",
             abstract: "Sign in to Passport and store the chat tickets.",
             discussion: """
                 Runs the network's Passport sign-in over HTTPS, follows the chat site to collect every cookie \
@@ -103,7 +104,7 @@ extension GKPass {
             else if let passwordFile { source = .file(passwordFile) }
             else if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty { source = .systemdCredential(credentials) }
             else { source = .terminalPrompt("Password for \(member): ") }
-            var login = GKPassKit.Login(
+            var login = Login(
                 account: member, network: chosen, storeChoice: store,
                 rememberPassword: rememberPassword, now: now)
             login.requestTimeout = timeout

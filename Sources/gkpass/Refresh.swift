@@ -5,8 +5,9 @@ import TicketStore
 
 extension GKPass {
     /// `gkpass refresh`: sign in again before tickets expire, for cron and systemd timers.
-    struct Refresh: ParsableCommand {
+    struct RefreshCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "refresh",
             abstract: "Sign in again when a ticket is about to expire (for cron and systemd timers).",
             discussion: """
                 For ACCOUNT (default: the default account) or every account with --all: when the stored ticket has \
@@ -71,7 +72,7 @@ extension GKPass {
         var verbose = false
 
         func validate() throws {
-            guard Duration.seconds(ifExpiringWithin) != nil else { throw ValidationError("--if-expiring-within takes a duration such as 30m, 2h or 1d.") }
+            guard DurationText(ifExpiringWithin) != nil else { throw ValidationError("--if-expiring-within takes a duration such as 30m, 2h or 1d.") }
             guard lockTimeout >= 0, lockTimeout <= 3600 else { throw ValidationError("--lock-timeout takes 0 to 3600 seconds.") }
             guard (0...10).contains(retries) else { throw ValidationError("--retries takes 0 to 10.") }
             guard (1...64).contains(jobs) else { throw ValidationError("--jobs takes 1 to 64.") }
@@ -85,8 +86,8 @@ extension GKPass {
         func run() throws {
             let environment = Environment.current
             let ladder = StoreLadder(environment: environment)
-            var refresh = GKPassKit.Refresh(
-                threshold: Duration.seconds(ifExpiringWithin)!, lockTimeout: lockTimeout, retries: retries)
+            var refresh = Refresh(
+                threshold: DurationText(ifExpiringWithin)!.seconds, lockTimeout: lockTimeout, retries: retries)
             refresh.requestTimeout = timeout
             let accounts: [String]
             var password: SecretBytes?
@@ -107,7 +108,7 @@ extension GKPass {
             let quiet = quiet
             let override = password
             let refresher = refresh
-            GKPassKit.Refresh.forEach(count: accounts.count, jobs: jobs) { index in
+            Refresh.forEach(count: accounts.count, jobs: jobs) { index in
                 let name = accounts[index]
                 do throws(GKPassError) {
                     let result = try refresher.run(account: name, password: override, ladder: ladder, trace: trace)
@@ -134,7 +135,7 @@ extension GKPass {
         /// Per-account outcomes, written from worker threads.
         final class Results: @unchecked Sendable {
             private var errors: [GKPassError?]
-            private let lock = Mutex()
+            private let lock = PThreadMutex()
             init(count: Int) { errors = Array(repeating: nil, count: count) }
             func set(_ index: Int, _ error: GKPassError?) { lock.locked { errors[index] = error } }
             var firstFailure: GKPassError? { lock.locked { errors.compactMap { $0 }.first } }

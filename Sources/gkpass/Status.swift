@@ -5,8 +5,9 @@ import TicketStore
 
 extension GKPass {
     /// `gkpass status`: one account in detail, like `klist`.
-    struct Status: ParsableCommand {
+    struct StatusCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show one account's tickets in detail: network, store, times, what was collected. No secret values.",
             discussion: """
                 Prints the account (and whether it is the default), the network and its IRCX server, the store, when \

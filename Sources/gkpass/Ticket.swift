@@ -6,12 +6,13 @@ import TicketStore
 
 extension GKPass {
     /// `gkpass ticket`: the stored tickets, in the form another program needs.
-    struct Ticket: ParsableCommand {
+    struct TicketCommand: ParsableCommand {
         enum Format: String, ExpressibleByArgument, CaseIterable {
             case blob, auth, ticket, profile, json, env
         }
 
         static let configuration = CommandConfiguration(
+            commandName: "ticket",
             abstract: "Print the stored Passport tickets for another program.",
             discussion: """
                 Formats:
@@ -107,8 +108,9 @@ extension GKPass {
     }
 
     /// `gkpass logout`: forget the tickets (and, when asked, the remembered password).
-    struct Logout: ParsableCommand {
+    struct LogoutCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "logout",
             abstract: "Remove the stored tickets of an account, or of every account with --all.",
             discussion: "Removing what is not there is not an error. Exit status: 0 done; 2 usage; 5 keyring locked or unavailable; 6 unsafe store file; 8 another gkpass holds the account."
         )
