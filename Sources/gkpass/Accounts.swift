@@ -17,25 +17,20 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Option(help: ArgumentHelp("How long the ticket must still be valid: 90, 90s, 30m, 2h or 1d.", valueName: "duration"))
-        var minRemaining = "0"
-
-        func validate() throws {
-            guard DurationText(minRemaining) != nil else { throw ValidationError("--min-remaining takes a duration such as 90s, 30m, 2h or 1d.") }
-        }
+        var minRemaining = DurationText("0")!
 
         func run() throws {
             let ladder = StoreLadder(environment: Environment.current)
             let now = Int64(time(nil))
             do {
-                let member = try StoredTicket.account(account, ladder: ladder)
+                let member = try StoredTicket.account(account.name, ladder: ladder)
                 guard let summary = try AccountSummary.all(ladder: ladder, now: now).first(where: { $0.account == member }) else {
                     throw ExitCode(GKPassError.ExitCode.noTicket.rawValue)
                 }
-                guard let remaining = summary.remaining, remaining > DurationText(minRemaining)!.seconds else {
+                guard let remaining = summary.remaining, remaining > minRemaining.seconds else {
                     throw ExitCode(GKPassError.ExitCode.reauthenticate.rawValue)
                 }
             } catch let error as GKPassError {

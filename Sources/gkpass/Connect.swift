@@ -32,8 +32,7 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Option(help: ArgumentHelp("The network (default: the one the ticket is for).", valueName: "name"))
         var network: String?
@@ -62,7 +61,7 @@ extension GKPass {
         func validate() throws {
             guard (1...300).contains(timeout) else { throw ValidationError("--timeout takes 1 to 300 seconds.") }
             if let server, Network.Endpoint(server) == nil { throw ValidationError("--server takes HOST:PORT, not \(server).") }
-            if guest && account != nil { throw ValidationError("--guest connects without an account; drop the account or --guest.") }
+            if guest && account.name != nil { throw ValidationError("--guest connects without an account; drop the account or --guest.") }
             if nick != nil && !guest { throw ValidationError("--nick is for --guest; a Passport login gets its nickname from the ticket.") }
             if let room, room.isEmpty || room.contains(where: { $0 == " " || $0 == "," || $0.isNewline }) {
                 throw ValidationError("--room takes one room name such as %#TheLobby.")
@@ -80,7 +79,7 @@ extension GKPass {
                 identity = .guest(try GuestGUID.forCurrentUser(), nickname: name)
             } else {
                 let ladder = StoreLadder(environment: environment)
-                let member = try StoredTicket.account(account, ladder: ladder)
+                let member = try StoredTicket.account(account.name, ladder: ladder)
                 let set = try StoredTicket.read(account: member, ladder: ladder, now: Int64(time(nil)))
                 chosen = try Network.named(network ?? set.network, environment: environment)
                 identity = .passport(set)

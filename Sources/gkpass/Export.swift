@@ -40,8 +40,7 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Option(help: "What to print.")
         var format: Format
@@ -49,7 +48,7 @@ extension GKPass {
         func run() throws {
             let environment = Environment.current
             let ladder = StoreLadder(environment: environment)
-            let member = try StoredTicket.account(account, ladder: ladder)
+            let member = try StoredTicket.account(account.name, ladder: ladder)
             let set = try StoredTicket.read(account: member, ladder: ladder, now: Int64(time(nil)))
             var output: [UInt8]
             switch format {

@@ -35,14 +35,13 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Flag(help: "Refresh every account that has a ticket or a remembered password.")
         var all = false
 
         @Option(help: ArgumentHelp("Refresh only tickets with less than this left: 90s, 30m, 2h, 1d.", valueName: "duration"))
-        var ifExpiringWithin = "2h"
+        var ifExpiringWithin = DurationText("2h")!
 
         @Option(help: ArgumentHelp("Wait at most this long for another gkpass holding an account.", valueName: "seconds"))
         var lockTimeout: Double = 30
@@ -56,14 +55,7 @@ extension GKPass {
         @Option(help: ArgumentHelp("Give up on a request after this many seconds (1 to 300).", valueName: "seconds"))
         var timeout = 30
 
-        @Flag(help: "Read the password from the first line of standard input (one account only).")
-        var passwordStdin = false
-
-        @Option(help: ArgumentHelp("Read the password from this open file descriptor (one account only).", valueName: "n"))
-        var passwordFd: Int32?
-
-        @Option(help: ArgumentHelp("Read the password from this file, mode 600 (one account only).", valueName: "path"))
-        var passwordFile: String?
+        @OptionGroup var passwords: PasswordOptions
 
         @Flag(name: .shortAndLong, help: "Print nothing when every account is fine.")
         var quiet = false
@@ -72,22 +64,20 @@ extension GKPass {
         var verbose = false
 
         func validate() throws {
-            guard DurationText(ifExpiringWithin) != nil else { throw ValidationError("--if-expiring-within takes a duration such as 30m, 2h or 1d.") }
+            try passwords.refuseUnsafe(command: "refresh", prompts: false)
             guard lockTimeout >= 0, lockTimeout <= 3600 else { throw ValidationError("--lock-timeout takes 0 to 3600 seconds.") }
             guard (0...10).contains(retries) else { throw ValidationError("--retries takes 0 to 10.") }
             guard (1...64).contains(jobs) else { throw ValidationError("--jobs takes 1 to 64.") }
             guard (1...300).contains(timeout) else { throw ValidationError("--timeout takes 1 to 300 seconds.") }
-            if all && account != nil { throw ValidationError("Give an ACCOUNT or --all, not both.") }
-            let sources = [passwordStdin, passwordFd != nil, passwordFile != nil].filter { $0 }.count
-            if sources > 1 { throw ValidationError("Choose one of --password-stdin, --password-fd and --password-file.") }
-            if all && sources > 0 { throw ValidationError("--all uses remembered passwords; a password option is for one account.") }
+            if all && account.name != nil { throw ValidationError("Give an ACCOUNT or --all, not both.") }
+            if all && passwords.count > 0 { throw ValidationError("--all uses remembered passwords; a password option is for one account.") }
         }
 
         func run() throws {
             let environment = Environment.current
             let ladder = StoreLadder(environment: environment)
             var refresh = Refresh(
-                threshold: DurationText(ifExpiringWithin)!.seconds, lockTimeout: lockTimeout, retries: retries)
+                threshold: ifExpiringWithin.seconds, lockTimeout: lockTimeout, retries: retries)
             refresh.requestTimeout = timeout
             let accounts: [String]
             var password: SecretBytes?
@@ -95,10 +85,8 @@ extension GKPass {
                 do { accounts = try ladder.fileStore.recordedAccounts() } catch { throw GKPassError(store: error) }
                 guard !accounts.isEmpty else { throw GKPassError(.noTicket, "no accounts to refresh", hint: "log in first: gkpass login ACCOUNT --remember-password") }
             } else {
-                accounts = [try StoredTicket.account(account, ladder: ladder)]
-                if passwordStdin { password = try PasswordSource.standardInput.read() }
-                else if let passwordFd { password = try PasswordSource.fileDescriptor(passwordFd).read() }
-                else if let passwordFile { password = try PasswordSource.file(passwordFile).read() }
+                accounts = [try StoredTicket.account(account.name, ladder: ladder)]
+                if let source = passwords.source { password = try source.read() }
                 else if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty,
                     access(credentials + "/password", F_OK) == 0
                 { password = try PasswordSource.systemdCredential(credentials).read() }

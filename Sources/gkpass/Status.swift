@@ -19,8 +19,7 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Flag(help: "Print a JSON object instead of text.")
         var json = false
@@ -29,7 +28,7 @@ extension GKPass {
             let environment = Environment.current
             let ladder = StoreLadder(environment: environment)
             let now = Int64(time(nil))
-            let member = try StoredTicket.account(account, ladder: ladder)
+            let member = try StoredTicket.account(account.name, ladder: ladder)
             let store = try ladder.storeForReading(account: member)
             let set: TicketSet
             let remembers: Bool

@@ -34,14 +34,13 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Option(help: "What to print.")
         var format: Format = .blob
 
         func run() throws {
-            try Self.print(account: account, format: format)
+            try Self.print(account: account.name, format: format)
         }
 
         /// `gkpass ticket` without argument-parser: the forms other programs run per connection
@@ -115,8 +114,7 @@ extension GKPass {
             discussion: "Removing what is not there is not an error. Exit status: 0 done; 2 usage; 5 keyring locked or unavailable; 6 unsafe store file; 8 another gkpass holds the account."
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Flag(help: "Log out every account gkpass knows.")
         var all = false
@@ -125,7 +123,7 @@ extension GKPass {
         var forgetPassword = false
 
         func validate() throws {
-            if all && account != nil { throw ValidationError("Give an account or --all, not both.") }
+            if all && account.name != nil { throw ValidationError("Give an account or --all, not both.") }
         }
 
         func run() throws {
@@ -133,7 +131,7 @@ extension GKPass {
             let accounts: [String]
             if all {
                 do { accounts = try ladder.fileStore.recordedAccounts() } catch { throw GKPassError(store: error) }
-            } else if let account {
+            } else if let account = account.name {
                 accounts = [account]
             } else {
                 guard let name = try? ladder.fileStore.defaultAccount() ?? nil else { return }
