@@ -2,14 +2,14 @@ internal import Glibc
 
 /// A pthread mutex. Not `Synchronization.Mutex`: this one is a class shared by reference between the worker
 /// threads of `refresh --all`, and its name says so rather than shadowing the standard library's.
-public final class PThreadMutex: @unchecked Sendable {
+final class PThreadMutex: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    public init() { pthread_mutex_init(mutex, nil) }
+    init() { pthread_mutex_init(mutex, nil) }
     deinit {
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
-    public func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+    func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()

@@ -96,7 +96,7 @@ public struct Refresh: Sendable {
     }
 
     /// Runs `body` for indices 0..<count on at most `jobs` threads; returns when all are done.
-    public static func forEach(count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    static func forEach(count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> Void) {
         final class Counter: @unchecked Sendable {
             let mutex = PThreadMutex()
             var next = 0

@@ -76,57 +76,26 @@ extension GKPass {
         func run() throws {
             let environment = Environment.current
             let ladder = StoreLadder(environment: environment)
-            var refresh = Refresh(
-                threshold: ifExpiringWithin.seconds, lockTimeout: lockTimeout, retries: retries)
+            var refresh = Refresh(threshold: ifExpiringWithin.seconds, lockTimeout: lockTimeout, retries: retries)
             refresh.requestTimeout = timeout
-            let accounts: [String]
-            var password: SecretBytes?
-            if all {
-                do { accounts = try ladder.fileStore.recordedAccounts() } catch { throw GKPassError(store: error) }
-                guard !accounts.isEmpty else { throw GKPassError(.noTicket, "no accounts to refresh", hint: "log in first: gkpass login ACCOUNT --remember-password") }
-            } else {
-                accounts = [try StoredTicket.account(account.name, ladder: ladder)]
-                if let source = passwords.source { password = try source.read() }
-                else if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty,
-                    access(credentials + "/password", F_OK) == 0
-                { password = try PasswordSource.systemdCredential(credentials).read() }
-            }
-            let results = Results(count: accounts.count)
+            let accounts = try Refresh.accounts(all: all, given: account.name, ladder: ladder)
+            let password = all ? nil : try password(environment: environment)
             let trace: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in StandardStreams.writeError("gkpass: " + line) } : nil
             let quiet = quiet
-            let override = password
-            let refresher = refresh
-            Refresh.forEach(count: accounts.count, jobs: jobs) { index in
-                let name = accounts[index]
-                do throws(GKPassError) {
-                    let result = try refresher.run(account: name, password: override, ladder: ladder, trace: trace)
-                    results.set(index, nil)
-                    if !quiet {
-                        switch result {
-                        case .fresh(let remaining):
-                            StandardStreams.writeError("gkpass: \(name): valid for \(AccountSummary.describe(remaining: remaining)); nothing to do")
-                        case .refreshed(let expires, let attempts):
-                            StandardStreams.writeError("gkpass: \(name): refreshed; valid until \(expires)" + (attempts > 1 ? " (attempt \(attempts))" : ""))
-                        case .refreshedElsewhere(let expires):
-                            StandardStreams.writeError("gkpass: \(name): a new ticket was stored meanwhile (by another gkpass); valid until \(expires)")
-                        }
-                    }
-                } catch {
-                    results.set(index, error)
-                    StandardStreams.writeError("gkpass: \(name): \(error.message)")
-                    if let hint = error.hint { StandardStreams.writeError("gkpass: hint: \(hint)") }
-                }
+            let failure = refresh.run(accounts: accounts, password: password, jobs: jobs, ladder: ladder, trace: trace) { report in
+                for line in report.lines(quiet: quiet) { StandardStreams.writeError("gkpass: " + line) }
             }
-            if let failure = results.firstFailure { throw ExitCode(failure.exitCode.rawValue) }
+            if let failure { throw ExitCode(failure.exitCode.rawValue) }
         }
 
-        /// Per-account outcomes, written from worker threads.
-        final class Results: @unchecked Sendable {
-            private var errors: [GKPassError?]
-            private let lock = PThreadMutex()
-            init(count: Int) { errors = Array(repeating: nil, count: count) }
-            func set(_ index: Int, _ error: GKPassError?) { lock.locked { errors[index] = error } }
-            var firstFailure: GKPassError? { lock.locked { errors.compactMap { $0 }.first } }
+        /// The password for one account: from the option given, else systemd's credential when one is there, else
+        /// none (the remembered one is used). Never a prompt: refresh runs from cron.
+        func password(environment: [String: String]) throws(GKPassError) -> SecretBytes? {
+            if let source = passwords.source { return try source.read() }
+            if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty, access(credentials + "/password", F_OK) == 0 {
+                return try PasswordSource.systemdCredential(credentials).read()
+            }
+            return nil
         }
     }
 }
