@@ -49,3 +49,26 @@ public struct AccountSummary: Sendable, Equatable {
         return "\(remaining)s"
     }
 }
+
+extension AccountSummary: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case account, network, store, isDefault = "default", remembersPassword = "remembers_password", expires
+        case remainingSeconds = "remaining_seconds"
+    }
+
+    /// Every key always present; `expires` and `remaining_seconds` are null when unknown, and the seconds never
+    /// go below zero.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(account, forKey: .account)
+        try container.encode(network, forKey: .network)
+        try container.encode(store.rawValue, forKey: .store)
+        try container.encode(isDefault, forKey: .isDefault)
+        try container.encode(remembersPassword, forKey: .remembersPassword)
+        try container.encode(expires, forKey: .expires)
+        try container.encode(remaining.map { max($0, 0) }, forKey: .remainingSeconds)
+    }
+
+    /// `gkpass list --json`: one JSON array of the accounts and a newline.
+    public static func json(_ summaries: [AccountSummary]) throws(GKPassError) -> String { try JSONOutput.line(summaries) }
+}

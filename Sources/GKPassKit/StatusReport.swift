@@ -69,19 +69,33 @@ public struct StatusReport: Sendable, Equatable {
         return rows.map { $0.0 + String(repeating: " ", count: max(0, 10 - $0.0.count)) + $0.1 + "\n" }.joined()
     }
 
-    /// One JSON object and a newline.
-    public var json: String {
-        let q = TicketSetFormat.json
-        var fields = [
-            "\"account\":\(q(account))", "\"default\":\(isDefault)", "\"network\":\(q(network))",
-            "\"server\":" + (server.map { q($0.description) } ?? "null"),
-            "\"store\":\(q(store.rawValue))", "\"obtained\":\(q(obtained))",
-            "\"expires\":\(q(expires))", "\"remaining_seconds\":\(max(0, remaining))",
-            "\"expired\":\(remaining <= 0)", "\"remembers_password\":\(remembersPassword)", "\"blob_layout\":\(q(blobLayout))",
-            "\"has_profile\":\(hasProfile)",
-        ]
-        fields.append("\"cookies\":[" + cookies.map(q).joined(separator: ",") + "]")
-        fields.append("\"page_values\":[" + pageValues.map(q).joined(separator: ",") + "]")
-        return "{" + fields.joined(separator: ",") + "}\n"
+    /// One JSON object and a newline: the facts of `text`, for scripts.
+    public func json() throws(GKPassError) -> String { try JSONOutput.line(self) }
+}
+
+extension StatusReport: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case account, isDefault = "default", network, server, store, obtained, expires, remainingSeconds = "remaining_seconds"
+        case expired, remembersPassword = "remembers_password", blobLayout = "blob_layout", hasProfile = "has_profile"
+        case cookies, pageValues = "page_values"
+    }
+
+    /// Every key always present; `server` is null when the network is not configured any more.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(account, forKey: .account)
+        try container.encode(isDefault, forKey: .isDefault)
+        try container.encode(network, forKey: .network)
+        try container.encode(server?.description, forKey: .server)
+        try container.encode(store.rawValue, forKey: .store)
+        try container.encode(obtained, forKey: .obtained)
+        try container.encode(expires, forKey: .expires)
+        try container.encode(max(0, remaining), forKey: .remainingSeconds)
+        try container.encode(expired, forKey: .expired)
+        try container.encode(remembersPassword, forKey: .remembersPassword)
+        try container.encode(blobLayout, forKey: .blobLayout)
+        try container.encode(hasProfile, forKey: .hasProfile)
+        try container.encode(cookies, forKey: .cookies)
+        try container.encode(pageValues, forKey: .pageValues)
     }
 }

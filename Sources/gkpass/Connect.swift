@@ -89,16 +89,7 @@ extension GKPass {
             let outcome = try connect.run(trace: verbose ? { StandardStreams.writeError("gkpass: " + $0) } : nil)
             let text: String
             if json {
-                let string = TicketSetFormat.json
-                var fields = [
-                    "\"network\":\(string(chosen.name))", "\"server\":\(string(outcome.server.description))",
-                    "\"directory\":" + (outcome.directory.map { string($0.description) } ?? "null"),
-                    "\"package\":\(string(outcome.package.rawValue))", "\"version\":\(outcome.version.rawValue)",
-                    "\"user\":\(string(outcome.user))", "\"domain\":\(string(outcome.domain))", "\"nickname\":\(string(outcome.nickname))",
-                    "\"room\":" + (outcome.room.map(string) ?? "null"),
-                ]
-                fields.append("\"refused_props\":[" + outcome.refusedProps.map(string).joined(separator: ",") + "]")
-                text = "{" + fields.joined(separator: ",") + "}\n"
+                text = try outcome.json(network: chosen.name)
             } else {
                 var line = "connected to \(outcome.server) (\(chosen.name)) as \(outcome.nickname): \(outcome.package.rawValue) v\(outcome.version.rawValue), \(outcome.user)@\(outcome.domain)"
                 if let room = outcome.room { line += "; joined \(room)" }

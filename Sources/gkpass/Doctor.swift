@@ -33,10 +33,7 @@ extension GKPass {
             let checks = Doctor(environment: Environment.current).run(now: Int64(time(nil)), probeTimeout: timeout)
             var text = ""
             if json {
-                let q = TicketSetFormat.json
-                text = "[" + checks.map { check in
-                    "{\"name\":\(q(check.name)),\"status\":\(q(check.status.rawValue)),\"detail\":\(q(check.detail)),\"fix\":" + (check.fix.map(q) ?? "null") + "}"
-                }.joined(separator: ",") + "]\n"
+                text = try Doctor.json(checks)
             } else {
                 for check in checks {
                     let mark = switch check.status { case .ok: "ok  "; case .warning: "warn"; case .failed: "FAIL" }

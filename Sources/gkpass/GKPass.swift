@@ -63,9 +63,8 @@ struct GKPass: ParsableCommand {
     /// An error on stderr: `gkpass: message` (and `gkpass: hint: …`), or with --json one object
     /// `{"code": N, "message": "…", "hint": "…"}` so a script parsing JSON needs no second parser.
     static func report(code: Int32, message: String, hint: String?) {
-        if wantsJSON {
-            let q = TicketSetFormat.json
-            StandardStreams.writeErrorVerbatim("{\"code\":\(code),\"message\":\(q(message))" + (hint.map { ",\"hint\":\(q($0))" } ?? "") + "}")
+        if wantsJSON, let object = try? GKPassError.json(code: code, message: message, hint: hint) {
+            try? StandardStreams.write(Array(object.utf8), to: STDERR_FILENO)
         } else {
             StandardStreams.writeError("gkpass: \(message)")
             if let hint { StandardStreams.writeError("gkpass: hint: \(hint)") }

@@ -18,14 +18,7 @@ extension GKPass {
             let summaries = try AccountSummary.all(ladder: StoreLadder(environment: Environment.current), now: Int64(time(nil)))
             var text = ""
             if json {
-                text = "[" + summaries.map { s in
-                    var fields = ["\"account\":\(TicketSetFormat.json(s.account))", "\"network\":\(TicketSetFormat.json(s.network))",
-                                  "\"store\":\(TicketSetFormat.json(s.store.rawValue))", "\"default\":\(s.isDefault)",
-                                  "\"remembers_password\":\(s.remembersPassword)"]
-                    fields.append("\"expires\":" + (s.expires.map(TicketSetFormat.json) ?? "null"))
-                    fields.append("\"remaining_seconds\":" + (s.remaining.map { String(max($0, 0)) } ?? "null"))
-                    return "{" + fields.joined(separator: ",") + "}"
-                }.joined(separator: ",") + "]\n"
+                text = try AccountSummary.json(summaries)
             } else if !summaries.isEmpty {
                 let rows = [["", "ACCOUNT", "NETWORK", "STORE", "EXPIRES", "REMAINING"]] + summaries.map {
                     [$0.isDefault ? "*" : "", $0.account, $0.network, $0.store.rawValue, $0.expires ?? "-", AccountSummary.describe(remaining: $0.remaining)]

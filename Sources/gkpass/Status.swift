@@ -26,7 +26,7 @@ extension GKPass {
         func run() throws {
             let ladder = StoreLadder(environment: Environment.current)
             let report = try StatusReport.read(account: account.name, ladder: ladder, now: Int64(time(nil)))
-            try StandardStreams.writeOutput(Array((json ? report.json : report.text).utf8))
+            try StandardStreams.writeOutput(Array((json ? report.json() : report.text).utf8))
             if report.expired { throw ExitCode(GKPassError.ExitCode.reauthenticate.rawValue) }
         }
     }
