@@ -291,7 +291,7 @@ _gkpass_refresh() {
     non_repeating_flags=(--all --password-stdin --quiet -q --verbose -v --version -h --help)
     repeating_options=()
     non_repeating_options=(--if-expiring-within --lock-timeout --retries --jobs --timeout --password-fd --password-file)
-    __gkpass_offer_flags_options 1
+    __gkpass_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in

@@ -26,6 +26,11 @@ typedef struct {
     void (*slist_free_all)(struct curl_slist *);
     curl_version_info_data *(*version_info)(CURLversion);
     CURLcode (*global_init)(long);
+    CURLU *(*url)(void);
+    void (*url_cleanup)(CURLU *);
+    CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+    CURLUcode (*url_get)(CURLU *, CURLUPart, char **, unsigned int);
+    void (*free)(void *);
 } gk_curl_api;
 
 typedef struct {
@@ -59,6 +64,11 @@ static inline void gk_curl_load_once(void) {
     GK_CURL_SYMBOL(slist_free_all, "curl_slist_free_all")
     GK_CURL_SYMBOL(version_info, "curl_version_info")
     GK_CURL_SYMBOL(global_init, "curl_global_init")
+    GK_CURL_SYMBOL(url, "curl_url")
+    GK_CURL_SYMBOL(url_cleanup, "curl_url_cleanup")
+    GK_CURL_SYMBOL(url_set, "curl_url_set")
+    GK_CURL_SYMBOL(url_get, "curl_url_get")
+    GK_CURL_SYMBOL(free, "curl_free")
 #undef GK_CURL_SYMBOL
     // curl_global_init before any thread uses libcurl (refresh --all signs in on several threads).
     if (gk_curl_table.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) { state->error = "curl_global_init failed"; return; }
@@ -131,5 +141,21 @@ static inline CURLcode gk_curl_easy_getinfo_certinfo(CURL *_Nonnull curl,
 static inline curl_version_info_data *_Nonnull gk_curl_version_info(void) {
     return gk_curl_table.version_info(CURLVERSION_NOW);
 }
+
+// The URL API (CURLU, libcurl 7.62): RFC 3986 resolution of a redirect's Location against the URL it came from,
+// by the same parser that will fetch it. Not variadic; wrapped only to go through the table like the rest.
+
+static inline CURLU *_Nullable gk_curl_url(void) { return gk_curl_table.url(); }
+static inline void gk_curl_url_cleanup(CURLU *_Nonnull url) { gk_curl_table.url_cleanup(url); }
+static inline CURLUcode gk_curl_url_set(CURLU *_Nonnull url, CURLUPart part, const char *_Nonnull content,
+                                        unsigned int flags) {
+    return gk_curl_table.url_set(url, part, content, flags);
+}
+/// On success `*content` is a string libcurl allocated: give it back with gk_curl_free.
+static inline CURLUcode gk_curl_url_get(CURLU *_Nonnull url, CURLUPart part, char *_Nullable *_Nonnull content,
+                                        unsigned int flags) {
+    return gk_curl_table.url_get(url, part, content, flags);
+}
+static inline void gk_curl_free(void *_Nullable pointer) { gk_curl_table.free(pointer); }
 
 #endif

@@ -50,13 +50,25 @@ public struct AccountSummary: Sendable, Equatable {
     }
 }
 
-/// Durations on the command line: `90`, `90s`, `30m`, `2h`, `1d` (whole numbers; one unit).
-public enum Duration {
-    public static func seconds(_ text: String) -> Int64? {
-        guard let last = text.last else { return nil }
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        let (digits, unit) = last.isNumber ? (Substring(text), Int64(1)) : (text.dropLast(), units[last] ?? 0)
-        guard unit > 0, !digits.isEmpty, digits.allSatisfy(\.isNumber), let value = Int64(digits), value <= 10_000_000 else { return nil }
-        return value * unit
+extension AccountSummary: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case account, network, store, isDefault = "default", remembersPassword = "remembers_password", expires
+        case remainingSeconds = "remaining_seconds"
     }
+
+    /// Every key always present; `expires` and `remaining_seconds` are null when unknown, and the seconds never
+    /// go below zero.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(account, forKey: .account)
+        try container.encode(network, forKey: .network)
+        try container.encode(store.rawValue, forKey: .store)
+        try container.encode(isDefault, forKey: .isDefault)
+        try container.encode(remembersPassword, forKey: .remembersPassword)
+        try container.encode(expires, forKey: .expires)
+        try container.encode(remaining.map { max($0, 0) }, forKey: .remainingSeconds)
+    }
+
+    /// `gkpass list --json`: one JSON array of the accounts and a newline.
+    public static func json(_ summaries: [AccountSummary]) throws(GKPassError) -> String { try JSONOutput.line(summaries) }
 }

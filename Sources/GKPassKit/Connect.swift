@@ -209,8 +209,7 @@ public struct Connect {
         var text = ""
         for byte in bytes where byte != 0x0D && byte != 0x0A {
             if byte >= 0x20 && byte < 0x7F { text.unicodeScalars.append(UnicodeScalar(byte)) } else {
-                let hex = Array("0123456789abcdef")
-                text += "\\x" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0xF)])
+                text += "\\x" + Hex.encode([byte], uppercase: false)
             }
         }
         return text

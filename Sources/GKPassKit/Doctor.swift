@@ -4,12 +4,23 @@ public import TicketStore
 
 /// `gkpass doctor`: every piece gkpass depends on, checked, with the fix for each that fails.
 public struct Doctor {
-    public struct Check: Sendable, Equatable {
+    public struct Check: Sendable, Equatable, Encodable {
         public enum Status: String, Sendable { case ok, warning, failed }
         public var name: String
         public var status: Status
         public var detail: String
         public var fix: String?
+
+        enum CodingKeys: String, CodingKey { case name, status, detail, fix }
+
+        /// `{name, status, detail, fix}`, `fix` null when there is none.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(status.rawValue, forKey: .status)
+            try container.encode(detail, forKey: .detail)
+            try container.encode(fix, forKey: .fix)
+        }
 
         public init(_ name: String, _ status: Status, _ detail: String, fix: String? = nil) {
             self.name = name
@@ -18,6 +29,9 @@ public struct Doctor {
             self.fix = fix
         }
     }
+
+    /// `gkpass doctor --json`: one JSON array of the checks and a newline.
+    public static func json(_ checks: [Check]) throws(GKPassError) -> String { try JSONOutput.line(checks) }
 
     public var environment: [String: String]
     /// Seconds of clock difference with a server before it is worth a warning.

@@ -41,3 +41,17 @@ public struct GKPassError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 }
+
+extension GKPassError {
+    /// The error object a command given `--json` prints on stderr, `{"code": N, "message": "…", "hint": "…"}` (no
+    /// `hint` key when there is none), so a script parsing JSON needs no second parser. The CLI also gives its own
+    /// usage errors this way, hence the parts rather than a GKPassError.
+    public static func json(code: Int32, message: String, hint: String?) throws(GKPassError) -> String {
+        struct Object: Encodable {
+            var code: Int32
+            var message: String
+            var hint: String?
+        }
+        return try JSONOutput.line(Object(code: code, message: message, hint: hint))
+    }
+}

@@ -223,7 +223,7 @@ public struct NetworkConfig: Sendable, Equatable {
             let seconds: Int64?
             switch value {
             case .integer(let number): seconds = number
-            case .string(let text): seconds = Duration.seconds(text)
+            case .string(let text): seconds = DurationText(text)?.seconds
             default: seconds = nil
             }
             guard let seconds, seconds > 0, seconds <= 10 * 365 * 86_400 else {

@@ -206,7 +206,7 @@ public struct Proxy: Sendable {
 
     /// Clients connected now, and the number the next one gets in the log.
     final class Clients: @unchecked Sendable {
-        let mutex = Mutex()
+        let mutex = PThreadMutex()
         var active = 0
         var counter = 0
     }

@@ -22,20 +22,21 @@ public struct Refresh: Sendable {
         self.retries = retries
     }
 
-    public enum Result: Sendable, Equatable {
+    /// What a refresh of one account did. (Not `Result`, which would shadow `Swift.Result` inside this type.)
+    public enum Outcome: Sendable, Equatable {
         case fresh(remaining: Int64)
         case refreshed(expires: String, attempts: Int)
         case refreshedElsewhere(expires: String)
     }
 
     /// Store calls from several worker threads go one at a time (libsecret's sync API shares one connection).
-    static let storeMutex = Mutex()
+    static let storeMutex = PThreadMutex()
 
     /// Refreshes `account` if needed. `password` overrides the remembered one (--password-file and friends).
     public func run(
         account: String, password override: SecretBytes?, ladder: StoreLadder, trace: ((String) -> Void)?,
         sleep: ((Double) -> Void)? = nil
-    ) throws(GKPassError) -> Result {
+    ) throws(GKPassError) -> Outcome {
         let (store, current) = try Self.storeMutex.locked { () throws(GKPassError) -> (any TicketStore, TicketSet?) in
             let store = try ladder.storeForReading(account: account)
             return (store, try Self.ticket(account, in: store))
@@ -95,9 +96,9 @@ public struct Refresh: Sendable {
     }
 
     /// Runs `body` for indices 0..<count on at most `jobs` threads; returns when all are done.
-    public static func forEach(count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    static func forEach(count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> Void) {
         final class Counter: @unchecked Sendable {
-            let mutex = Mutex()
+            let mutex = PThreadMutex()
             var next = 0
             func take() -> Int { mutex.locked { defer { next += 1 }; return next } }
         }
@@ -113,21 +114,6 @@ public struct Refresh: Sendable {
         let threads = (0..<max(1, min(jobs, count))).compactMap { _ in Thread.start(work) }
         if threads.isEmpty { work() }
         for thread in threads { Thread.join(thread) }
-    }
-}
-
-/// A pthread mutex (no Foundation here).
-public final class Mutex: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    public init() { pthread_mutex_init(mutex, nil) }
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-    public func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
     }
 }
 

@@ -1,3 +1,5 @@
+internal import GateKeeper
+
 /// A strict reader for the part of TOML 1.0 that config.toml uses: comments, `[table]` headers, bare, quoted and
 /// dotted keys, basic and literal strings, decimal integers, booleans and arrays of those. Anything else (floats,
 /// dates, multi-line strings, inline tables, arrays of tables) is refused with its line, never half-read. Every
@@ -202,15 +204,6 @@ public enum TOMLReader {
             }
         }
 
-        static func hexValue(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x41...0x46: c - 0x41 + 10
-            case 0x61...0x66: c - 0x61 + 10
-            default: nil
-            }
-        }
-
         static func isBareKey(_ c: UInt8) -> Bool {
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x5F
         }
@@ -310,7 +303,7 @@ public enum TOMLReader {
                         let count = escape == UInt8(ascii: "u") ? 4 : 8
                         var code: UInt32 = 0
                         var digits = 0
-                        while digits < count, index + digits < bytes.count, let digit = Self.hexValue(bytes[index + digits]) {
+                        while digits < count, index + digits < bytes.count, let digit = Hex.value(of: bytes[index + digits]) {
                             code = code << 4 | UInt32(digit)
                             digits += 1
                         }

@@ -1,3 +1,5 @@
+internal import GateKeeper
+
 /// Text from servers and libraries on its way to a terminal: `cbtxt` and `ec=` messages, IRC numerics, keyring
 /// errors. Control characters are shown, not obeyed: an escape sequence from a server must not recolour, retitle
 /// or rewrite the user's terminal, and a CR or LF must not forge a second line of gkpass output.
@@ -23,8 +25,6 @@ public enum TerminalText {
         scalar.value < 0x20 || (0x7F..<0xA0).contains(scalar.value)
     }
 
-    static func hex(_ value: UInt32) -> String {
-        let digits = Array("0123456789ABCDEF")
-        return String([digits[Int(value >> 4) & 0xF], digits[Int(value) & 0xF]])
-    }
+    /// Two uppercase hex digits of a scalar below U+0100 (only controls come here).
+    static func hex(_ value: UInt32) -> String { Hex.encode([UInt8(truncatingIfNeeded: value)]) }
 }

@@ -64,26 +64,4 @@ public enum TicketSetFormat {
     public static func cookieHeader(_ set: TicketSet) -> String {
         "Cookie: " + httpCookies(set).map { "\($0.name)=\($0.value)" }.joined(separator: "; ") + "\n"
     }
-
-    /// JSON string literal.
-    public static func json(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || (0x7F..<0xA0).contains(scalar.value) {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
 }

@@ -157,14 +157,15 @@ public enum WebLogin {
 /// The chat-site step (protocol.md §3c): follow the room page through `msnredir.asp` (which sets MSNChatNN) to the
 /// control page, and read its PARAMs.
 public enum ChatSiteStep {
-    public struct Result: Sendable, Equatable {
+    /// What the control page gave. (Not `Result`, which would shadow `Swift.Result` inside this type.)
+    public struct Collected: Sendable, Equatable {
         /// The control's PARAMs: PassportTicket, PassportProfile, MSNREGCookie, NickName, Server, …
         public var params: [String: String]
         /// The MSNChatNN cookie, when the site set one.
         public var nickname: String?
     }
 
-    public static func run(_ session: PassportSession, room: PassportURL) throws(PassportError) -> Result {
+    public static func run(_ session: PassportSession, room: PassportURL) throws(PassportError) -> Collected {
         var url = room
         for _ in 0...session.maximumHops {
             let response = try session.send(HTTPRequest(url: url))
@@ -174,7 +175,7 @@ public enum ChatSiteStep {
                 guard params["PassportTicket"] != nil || params["MSNREGCookie"] != nil else {
                     throw PassportError(.unreadable, "the chat page at \(url.host) carries no chat control PARAMs")
                 }
-                return Result(params: params, nickname: session.jar.value("MSNChatNN").flatMap { PercentEncoding.decode($0) })
+                return Collected(params: params, nickname: session.jar.value("MSNChatNN").flatMap { PercentEncoding.decode($0) })
             case let status where PassportSession.redirectStatuses.contains(status):
                 let next = try session.redirectTarget(response, from: url, "the chat site")
                 if next.path.hasSuffix("/login.srf") || next.path.hasSuffix("/post.srf") {

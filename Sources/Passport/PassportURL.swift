@@ -1,3 +1,5 @@
+internal import CCurl
+
 /// The parts of an http(s) URL the login flows need, parsed by bytes (no Foundation URL, which normalises).
 public struct PassportURL: Equatable, Sendable, CustomStringConvertible {
     public var scheme: String
@@ -47,13 +49,16 @@ public struct PassportURL: Equatable, Sendable, CustomStringConvertible {
         self.query = question.map { String(pathAndQuery[pathAndQuery.index(after: $0)...]) } ?? ""
     }
 
-    /// A `Location` value resolved against this URL: absolute, scheme-relative, absolute-path or relative path.
+    /// A `Location` value resolved against this URL as RFC 3986 §5.2 says (`?q` against `/a/b` is `/a/b?q`; dot
+    /// segments removed), by libcurl's URL API: the parser that will fetch the result. Nil when libcurl cannot be
+    /// loaded, when libcurl refuses the value, or when the result is not an http(s) URL this type accepts.
     public func resolving(_ location: String) -> PassportURL? {
-        if location.contains("://") { return PassportURL(location) }
-        if location.hasPrefix("//") { return PassportURL(scheme + ":" + location) }
-        if location.hasPrefix("/") { return PassportURL(origin + location) }
-        let directory = path.lastIndex(of: "/").map { String(path[...$0]) } ?? "/"
-        return PassportURL(origin + directory + location)
+        // An empty reference or a fragment alone names this same document (RFC 3986 §5.2.2: base path and query).
+        // libcurl 7.88 resolves `#s` to the base's directory instead, so these do not go to it.
+        if location.isEmpty || location.hasPrefix("#") { return self }
+        guard gk_curl_load() == nil, let url = CURLURL() else { return nil }
+        guard url.set(description), url.set(location) else { return nil }
+        return url.string.flatMap(PassportURL.init)
     }
 
     public var origin: String {
@@ -67,5 +72,31 @@ public struct PassportURL: Equatable, Sendable, CustomStringConvertible {
     /// The first value of query parameter `name`, form-decoded.
     public func queryValue(_ name: String) -> String? {
         PercentEncoding.queryItems(query).first { $0.name == name }?.value
+    }
+}
+
+/// One libcurl URL handle (`CURLU`), owned here and freed on deinit (style.md "For gkpass" 13). Setting a URL on a
+/// handle that holds one resolves it against the one held. Requires a successful `gk_curl_load()`.
+private struct CURLURL: ~Copyable {
+    private let handle: OpaquePointer
+
+    init?() {
+        guard let handle = gk_curl_url() else { return nil }
+        self.handle = handle
+    }
+
+    deinit { gk_curl_url_cleanup(handle) }
+
+    /// Sets the whole URL, or resolves a relative one against the URL already set. False when libcurl refuses it.
+    func set(_ text: String) -> Bool {
+        gk_curl_url_set(handle, CURLUPART_URL, text, 0) == CURLUE_OK
+    }
+
+    /// The whole URL as libcurl normalised it.
+    var string: String? {
+        var text: UnsafeMutablePointer<CChar>?
+        guard gk_curl_url_get(handle, CURLUPART_URL, &text, 0) == CURLUE_OK, let text else { return nil }
+        defer { gk_curl_free(text) }
+        return String(cString: text)
     }
 }

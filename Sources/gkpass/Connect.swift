@@ -6,8 +6,9 @@ import TicketStore
 
 extension GKPass {
     /// `gkpass connect`: prove a ticket against the network's IRCX server.
-    struct Connect: ParsableCommand {
+    struct ConnectCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "connect",
             abstract: "Prove a stored ticket by logging in to the network's IRCX chat server, then disconnect.",
             discussion: """
                 Connects to the network's IRCX server (through its directory when the network has one and --room is \
@@ -31,8 +32,7 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Option(help: ArgumentHelp("The network (default: the one the ticket is for).", valueName: "name"))
         var network: String?
@@ -61,7 +61,7 @@ extension GKPass {
         func validate() throws {
             guard (1...300).contains(timeout) else { throw ValidationError("--timeout takes 1 to 300 seconds.") }
             if let server, Network.Endpoint(server) == nil { throw ValidationError("--server takes HOST:PORT, not \(server).") }
-            if guest && account != nil { throw ValidationError("--guest connects without an account; drop the account or --guest.") }
+            if guest && account.name != nil { throw ValidationError("--guest connects without an account; drop the account or --guest.") }
             if nick != nil && !guest { throw ValidationError("--nick is for --guest; a Passport login gets its nickname from the ticket.") }
             if let room, room.isEmpty || room.contains(where: { $0 == " " || $0 == "," || $0.isNewline }) {
                 throw ValidationError("--room takes one room name such as %#TheLobby.")
@@ -70,7 +70,7 @@ extension GKPass {
 
         func run() throws {
             let environment = Environment.current
-            let identity: GKPassKit.Connect.Identity
+            let identity: Connect.Identity
             let chosen: Network
             if guest {
                 chosen = try Network.resolve(flag: network, environment: environment)
@@ -79,26 +79,17 @@ extension GKPass {
                 identity = .guest(try GuestGUID.forCurrentUser(), nickname: name)
             } else {
                 let ladder = StoreLadder(environment: environment)
-                let member = try StoredTicket.account(account, ladder: ladder)
+                let member = try StoredTicket.account(account.name, ladder: ladder)
                 let set = try StoredTicket.read(account: member, ladder: ladder, now: Int64(time(nil)))
                 chosen = try Network.named(network ?? set.network, environment: environment)
                 identity = .passport(set)
             }
-            var connect = GKPassKit.Connect(network: chosen, server: server.flatMap(Network.Endpoint.init), room: room, identity: identity)
+            var connect = Connect(network: chosen, server: server.flatMap(Network.Endpoint.init), room: room, identity: identity)
             connect.timeout = Double(timeout)
             let outcome = try connect.run(trace: verbose ? { StandardStreams.writeError("gkpass: " + $0) } : nil)
             let text: String
             if json {
-                let string = TicketSetFormat.json
-                var fields = [
-                    "\"network\":\(string(chosen.name))", "\"server\":\(string(outcome.server.description))",
-                    "\"directory\":" + (outcome.directory.map { string($0.description) } ?? "null"),
-                    "\"package\":\(string(outcome.package.rawValue))", "\"version\":\(outcome.version.rawValue)",
-                    "\"user\":\(string(outcome.user))", "\"domain\":\(string(outcome.domain))", "\"nickname\":\(string(outcome.nickname))",
-                    "\"room\":" + (outcome.room.map(string) ?? "null"),
-                ]
-                fields.append("\"refused_props\":[" + outcome.refusedProps.map(string).joined(separator: ",") + "]")
-                text = "{" + fields.joined(separator: ",") + "}\n"
+                text = try outcome.json(network: chosen.name)
             } else {
                 var line = "connected to \(outcome.server) (\(chosen.name)) as \(outcome.nickname): \(outcome.package.rawValue) v\(outcome.version.rawValue), \(outcome.user)@\(outcome.domain)"
                 if let room = outcome.room { line += "; joined \(room)" }

@@ -4,8 +4,9 @@ internal import Glibc
 
 extension GKPass {
     /// `gkpass doctor`: check everything gkpass depends on.
-    struct Doctor: ParsableCommand {
+    struct DoctorCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "doctor",
             abstract: "Check the keyring, the file store, the config, each network and each account; print the fix for what fails.",
             discussion: """
                 Checks, in order: the D-Bus session bus and where it was found; a Secret Service provider on it and \
@@ -29,13 +30,10 @@ extension GKPass {
         }
 
         func run() throws {
-            let checks = GKPassKit.Doctor(environment: Environment.current).run(now: Int64(time(nil)), probeTimeout: timeout)
+            let checks = Doctor(environment: Environment.current).run(now: Int64(time(nil)), probeTimeout: timeout)
             var text = ""
             if json {
-                let q = TicketSetFormat.json
-                text = "[" + checks.map { check in
-                    "{\"name\":\(q(check.name)),\"status\":\(q(check.status.rawValue)),\"detail\":\(q(check.detail)),\"fix\":" + (check.fix.map(q) ?? "null") + "}"
-                }.joined(separator: ",") + "]\n"
+                text = try Doctor.json(checks)
             } else {
                 for check in checks {
                     let mark = switch check.status { case .ok: "ok  "; case .warning: "warn"; case .failed: "FAIL" }

@@ -5,13 +5,14 @@ import TicketStore
 
 extension GKPass {
     /// `gkpass export`: the stored cookies in the formats other clients read.
-    struct Export: ParsableCommand {
+    struct ExportCommand: ParsableCommand {
         enum Format: String, ExpressibleByArgument, CaseIterable {
             case env, json, netscape
             case cookieHeader = "cookie-header"
         }
 
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Print the stored cookies in a format another client reads.",
             discussion: """
                 Formats:
@@ -39,8 +40,7 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Option(help: "What to print.")
         var format: Format
@@ -48,7 +48,7 @@ extension GKPass {
         func run() throws {
             let environment = Environment.current
             let ladder = StoreLadder(environment: environment)
-            let member = try StoredTicket.account(account, ladder: ladder)
+            let member = try StoredTicket.account(account.name, ladder: ladder)
             let set = try StoredTicket.read(account: member, ladder: ladder, now: Int64(time(nil)))
             var output: [UInt8]
             switch format {

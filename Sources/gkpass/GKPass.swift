@@ -25,7 +25,11 @@ struct GKPass: ParsableCommand {
               8  lock timeout: another refresh holds the account
             """,
         version: "\(GKPassVersion.string) (\(buildCommit))",
-        subcommands: [Login.self, Logout.self, List.self, Status.self, Check.self, Ticket.self, Export.self, Refresh.self, Switch.self, Connect.self, Proxy.self, Doctor.self, Gatekeeper.self]
+        subcommands: [
+            LoginCommand.self, LogoutCommand.self, ListCommand.self, StatusCommand.self, CheckCommand.self, TicketCommand.self,
+            ExportCommand.self, RefreshCommand.self, SwitchCommand.self, ConnectCommand.self, ProxyCommand.self,
+            DoctorCommand.self, GatekeeperCommand.self,
+        ]
     )
 
     /// Parses, runs, and decides the exit status in one place (style.md "For gkpass" 7). argument-parser exits 64
@@ -37,7 +41,7 @@ struct GKPass: ParsableCommand {
             // The per-connection path ends here without running exit handlers: OpenSSL's and GLib's clean-up and
             // the Swift runtime's teardown cost half a millisecond and free nothing the kernel does not. The output
             // was written with write(2), the stores keep no buffers, and secrets were wiped where they were used.
-            if try Ticket.fastPath(CommandLine.arguments.dropFirst()) { Glibc._exit(0) }
+            if try TicketCommand.fastPath(CommandLine.arguments.dropFirst()) { Glibc._exit(0) }
             var command = try parseAsRoot()
             try command.run()
         } catch let error as GKPassError {
@@ -59,9 +63,8 @@ struct GKPass: ParsableCommand {
     /// An error on stderr: `gkpass: message` (and `gkpass: hint: …`), or with --json one object
     /// `{"code": N, "message": "…", "hint": "…"}` so a script parsing JSON needs no second parser.
     static func report(code: Int32, message: String, hint: String?) {
-        if wantsJSON {
-            let q = TicketSetFormat.json
-            StandardStreams.writeErrorVerbatim("{\"code\":\(code),\"message\":\(q(message))" + (hint.map { ",\"hint\":\(q($0))" } ?? "") + "}")
+        if wantsJSON, let object = try? GKPassError.json(code: code, message: message, hint: hint) {
+            try? StandardStreams.write(Array(object.utf8), to: STDERR_FILENO)
         } else {
             StandardStreams.writeError("gkpass: \(message)")
             if let hint { StandardStreams.writeError("gkpass: hint: \(hint)") }

@@ -1,10 +1,11 @@
 import ArgumentParser
 import GateKeeper
 
-extension GKPass.Gatekeeper {
+extension GKPass.GatekeeperCommand {
     /// `gkpass gatekeeper init`: the client's first AUTH line.
-    struct Init: ParsableCommand {
+    struct InitCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Print the client's first AUTH line (GKSSP sequence 1).",
             discussion: """
                 Example, starting a guest login by hand:

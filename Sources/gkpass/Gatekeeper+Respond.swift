@@ -2,10 +2,11 @@ import ArgumentParser
 import GKPassKit
 import GateKeeper
 
-extension GKPass.Gatekeeper {
+extension GKPass.GatekeeperCommand {
     /// `gkpass gatekeeper respond`: the server's challenge line in, the client's answer line out.
-    struct Respond: ParsableCommand {
+    struct RespondCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "respond",
             abstract: "Answer a server's GateKeeper challenge read from standard input.",
             discussion: """
                 Reads one line, AUTH <package> S :<escaped GKSSP sequence 2>, and prints the client's answer, \

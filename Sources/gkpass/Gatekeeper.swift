@@ -3,7 +3,7 @@ public import GateKeeper
 
 extension GKPass {
     /// `gkpass gatekeeper`: the GKSSP exchange, one wire line at a time, for clients and scripts.
-    struct Gatekeeper: ParsableCommand {
+    struct GatekeeperCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gatekeeper",
             abstract: "Speak the client side of AUTH GateKeeper and GateKeeperPassport, one line at a time.",
@@ -11,7 +11,7 @@ extension GKPass {
                 Lines are written exactly as they go on the wire, ending in CRLF. Input is read as bytes and may \
                 end in CRLF or LF.
                 """,
-            subcommands: [Init.self, Respond.self]
+            subcommands: [InitCommand.self, RespondCommand.self]
         )
     }
 }

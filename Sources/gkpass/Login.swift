@@ -6,8 +6,9 @@ extension StoreChoice: ExpressibleByArgument {}
 
 extension GKPass {
     /// `gkpass login`: sign in to Passport and store the tickets.
-    struct Login: ParsableCommand {
+    struct LoginCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "login",
             abstract: "Sign in to Passport and store the chat tickets.",
             discussion: """
                 Runs the network's Passport sign-in over HTTPS, follows the chat site to collect every cookie \
@@ -33,12 +34,7 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
-
-        /// Anything after the account: refused without being repeated, since it is most likely a password.
-        @Argument(help: .hidden)
-        var extra: [String] = []
+        @OptionGroup var account: AccountArgument
 
         @Option(help: ArgumentHelp("The network to sign in to.", valueName: "name"))
         var network: String?
@@ -49,17 +45,7 @@ extension GKPass {
         @Option(help: ArgumentHelp("Give up on a request after this many seconds (1 to 300).", valueName: "seconds"))
         var timeout = 30
 
-        @Flag(help: "Read the password from the first line of standard input.")
-        var passwordStdin = false
-
-        @Option(help: ArgumentHelp("Read the password from the first line of this open file descriptor.", valueName: "n"))
-        var passwordFd: Int32?
-
-        @Option(help: ArgumentHelp("Read the password from the first line of this file (mode 600).", valueName: "path"))
-        var passwordFile: String?
-
-        @Option(name: .customLong("password"), help: .hidden)
-        var refusedPassword: String?
+        @OptionGroup var passwords: PasswordOptions
 
         @Flag(help: "Also store the password (in the same store, as a separate item) so gkpass refresh can sign in unattended.")
         var rememberPassword = false
@@ -71,25 +57,15 @@ extension GKPass {
         var verbose = false
 
         func validate() throws {
-            if refusedPassword != nil {
-                throw ValidationError(
-                    "gkpass never takes a password as an argument (other users can read it in ps). Use the prompt, --password-stdin, --password-fd or --password-file.")
-            }
-            if !extra.isEmpty {
-                throw ValidationError(
-                    "gkpass login takes one account; the \(extra.count == 1 ? "extra argument is" : "\(extra.count) extra arguments are") not shown, as it may be a password. A password is never an argument: use the prompt, --password-stdin, --password-fd or --password-file.")
-            }
+            try passwords.refuseUnsafe(command: "login", prompts: true)
             guard (1...300).contains(timeout) else { throw ValidationError("--timeout takes 1 to 300 seconds.") }
-            if [passwordStdin, passwordFd != nil, passwordFile != nil].filter({ $0 }).count > 1 {
-                throw ValidationError("Choose one of --password-stdin, --password-fd and --password-file.")
-            }
         }
 
         func run() throws {
             let environment = Environment.current
             let now = Int64(time(nil))
             let ladder = StoreLadder(environment: environment)
-            guard let member = account ?? (try? ladder.fileStore.defaultAccount()) ?? nil else {
+            guard let member = account.name ?? (try? ladder.fileStore.defaultAccount()) ?? nil else {
                 throw GKPassError(.usage, "name the account to sign in (gkpass login alice@hotmail.com)")
             }
             var chosen = try Network.resolve(flag: network, environment: environment)
@@ -98,12 +74,10 @@ extension GKPass {
                 chosen.caFile = cacert
             }
             let source: PasswordSource
-            if passwordStdin { source = .standardInput }
-            else if let passwordFd { source = .fileDescriptor(passwordFd) }
-            else if let passwordFile { source = .file(passwordFile) }
+            if let chosen = passwords.source { source = chosen }
             else if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty { source = .systemdCredential(credentials) }
             else { source = .terminalPrompt("Password for \(member): ") }
-            var login = GKPassKit.Login(
+            var login = Login(
                 account: member, network: chosen, storeChoice: store,
                 rememberPassword: rememberPassword, now: now)
             login.requestTimeout = timeout

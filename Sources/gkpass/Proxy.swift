@@ -7,8 +7,9 @@ nonisolated(unsafe) private var socketPath: UnsafeMutablePointer<CChar>?
 
 extension GKPass {
     /// `gkpass proxy`: a local plain-IRC endpoint that logs in upstream with the stored ticket.
-    struct Proxy: ParsableCommand {
+    struct ProxyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "proxy",
             abstract: "Let an ordinary IRC client chat on an MSN Chat network: a local IRC endpoint that logs in for it.",
             discussion: """
                 Point irssi, WeeChat, HexChat or a bot at the --listen address as a plain IRC server. For each client \

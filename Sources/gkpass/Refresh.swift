@@ -5,8 +5,9 @@ import TicketStore
 
 extension GKPass {
     /// `gkpass refresh`: sign in again before tickets expire, for cron and systemd timers.
-    struct Refresh: ParsableCommand {
+    struct RefreshCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "refresh",
             abstract: "Sign in again when a ticket is about to expire (for cron and systemd timers).",
             discussion: """
                 For ACCOUNT (default: the default account) or every account with --all: when the stored ticket has \
@@ -34,14 +35,13 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Flag(help: "Refresh every account that has a ticket or a remembered password.")
         var all = false
 
         @Option(help: ArgumentHelp("Refresh only tickets with less than this left: 90s, 30m, 2h, 1d.", valueName: "duration"))
-        var ifExpiringWithin = "2h"
+        var ifExpiringWithin = DurationText("2h")!
 
         @Option(help: ArgumentHelp("Wait at most this long for another gkpass holding an account.", valueName: "seconds"))
         var lockTimeout: Double = 30
@@ -55,14 +55,7 @@ extension GKPass {
         @Option(help: ArgumentHelp("Give up on a request after this many seconds (1 to 300).", valueName: "seconds"))
         var timeout = 30
 
-        @Flag(help: "Read the password from the first line of standard input (one account only).")
-        var passwordStdin = false
-
-        @Option(help: ArgumentHelp("Read the password from this open file descriptor (one account only).", valueName: "n"))
-        var passwordFd: Int32?
-
-        @Option(help: ArgumentHelp("Read the password from this file, mode 600 (one account only).", valueName: "path"))
-        var passwordFile: String?
+        @OptionGroup var passwords: PasswordOptions
 
         @Flag(name: .shortAndLong, help: "Print nothing when every account is fine.")
         var quiet = false
@@ -71,73 +64,38 @@ extension GKPass {
         var verbose = false
 
         func validate() throws {
-            guard Duration.seconds(ifExpiringWithin) != nil else { throw ValidationError("--if-expiring-within takes a duration such as 30m, 2h or 1d.") }
+            try passwords.refuseUnsafe(command: "refresh", prompts: false)
             guard lockTimeout >= 0, lockTimeout <= 3600 else { throw ValidationError("--lock-timeout takes 0 to 3600 seconds.") }
             guard (0...10).contains(retries) else { throw ValidationError("--retries takes 0 to 10.") }
             guard (1...64).contains(jobs) else { throw ValidationError("--jobs takes 1 to 64.") }
             guard (1...300).contains(timeout) else { throw ValidationError("--timeout takes 1 to 300 seconds.") }
-            if all && account != nil { throw ValidationError("Give an ACCOUNT or --all, not both.") }
-            let sources = [passwordStdin, passwordFd != nil, passwordFile != nil].filter { $0 }.count
-            if sources > 1 { throw ValidationError("Choose one of --password-stdin, --password-fd and --password-file.") }
-            if all && sources > 0 { throw ValidationError("--all uses remembered passwords; a password option is for one account.") }
+            if all && account.name != nil { throw ValidationError("Give an ACCOUNT or --all, not both.") }
+            if all && passwords.count > 0 { throw ValidationError("--all uses remembered passwords; a password option is for one account.") }
         }
 
         func run() throws {
             let environment = Environment.current
             let ladder = StoreLadder(environment: environment)
-            var refresh = GKPassKit.Refresh(
-                threshold: Duration.seconds(ifExpiringWithin)!, lockTimeout: lockTimeout, retries: retries)
+            var refresh = Refresh(threshold: ifExpiringWithin.seconds, lockTimeout: lockTimeout, retries: retries)
             refresh.requestTimeout = timeout
-            let accounts: [String]
-            var password: SecretBytes?
-            if all {
-                do { accounts = try ladder.fileStore.recordedAccounts() } catch { throw GKPassError(store: error) }
-                guard !accounts.isEmpty else { throw GKPassError(.noTicket, "no accounts to refresh", hint: "log in first: gkpass login ACCOUNT --remember-password") }
-            } else {
-                accounts = [try StoredTicket.account(account, ladder: ladder)]
-                if passwordStdin { password = try PasswordSource.standardInput.read() }
-                else if let passwordFd { password = try PasswordSource.fileDescriptor(passwordFd).read() }
-                else if let passwordFile { password = try PasswordSource.file(passwordFile).read() }
-                else if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty,
-                    access(credentials + "/password", F_OK) == 0
-                { password = try PasswordSource.systemdCredential(credentials).read() }
-            }
-            let results = Results(count: accounts.count)
+            let accounts = try Refresh.accounts(all: all, given: account.name, ladder: ladder)
+            let password = all ? nil : try password(environment: environment)
             let trace: (@Sendable (String) -> Void)? = verbose ? { @Sendable line in StandardStreams.writeError("gkpass: " + line) } : nil
             let quiet = quiet
-            let override = password
-            let refresher = refresh
-            GKPassKit.Refresh.forEach(count: accounts.count, jobs: jobs) { index in
-                let name = accounts[index]
-                do throws(GKPassError) {
-                    let result = try refresher.run(account: name, password: override, ladder: ladder, trace: trace)
-                    results.set(index, nil)
-                    if !quiet {
-                        switch result {
-                        case .fresh(let remaining):
-                            StandardStreams.writeError("gkpass: \(name): valid for \(AccountSummary.describe(remaining: remaining)); nothing to do")
-                        case .refreshed(let expires, let attempts):
-                            StandardStreams.writeError("gkpass: \(name): refreshed; valid until \(expires)" + (attempts > 1 ? " (attempt \(attempts))" : ""))
-                        case .refreshedElsewhere(let expires):
-                            StandardStreams.writeError("gkpass: \(name): a new ticket was stored meanwhile (by another gkpass); valid until \(expires)")
-                        }
-                    }
-                } catch {
-                    results.set(index, error)
-                    StandardStreams.writeError("gkpass: \(name): \(error.message)")
-                    if let hint = error.hint { StandardStreams.writeError("gkpass: hint: \(hint)") }
-                }
+            let failure = refresh.run(accounts: accounts, password: password, jobs: jobs, ladder: ladder, trace: trace) { report in
+                for line in report.lines(quiet: quiet) { StandardStreams.writeError("gkpass: " + line) }
             }
-            if let failure = results.firstFailure { throw ExitCode(failure.exitCode.rawValue) }
+            if let failure { throw ExitCode(failure.exitCode.rawValue) }
         }
 
-        /// Per-account outcomes, written from worker threads.
-        final class Results: @unchecked Sendable {
-            private var errors: [GKPassError?]
-            private let lock = Mutex()
-            init(count: Int) { errors = Array(repeating: nil, count: count) }
-            func set(_ index: Int, _ error: GKPassError?) { lock.locked { errors[index] = error } }
-            var firstFailure: GKPassError? { lock.locked { errors.compactMap { $0 }.first } }
+        /// The password for one account: from the option given, else systemd's credential when one is there, else
+        /// none (the remembered one is used). Never a prompt: refresh runs from cron.
+        func password(environment: [String: String]) throws(GKPassError) -> SecretBytes? {
+            if let source = passwords.source { return try source.read() }
+            if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty, access(credentials + "/password", F_OK) == 0 {
+                return try PasswordSource.systemdCredential(credentials).read()
+            }
+            return nil
         }
     }
 }

@@ -6,12 +6,13 @@ import TicketStore
 
 extension GKPass {
     /// `gkpass ticket`: the stored tickets, in the form another program needs.
-    struct Ticket: ParsableCommand {
+    struct TicketCommand: ParsableCommand {
         enum Format: String, ExpressibleByArgument, CaseIterable {
             case blob, auth, ticket, profile, json, env
         }
 
         static let configuration = CommandConfiguration(
+            commandName: "ticket",
             abstract: "Print the stored Passport tickets for another program.",
             discussion: """
                 Formats:
@@ -33,14 +34,13 @@ extension GKPass {
                 """
         )
 
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
+        @OptionGroup var account: AccountArgument
 
         @Option(help: "What to print.")
         var format: Format = .blob
 
         func run() throws {
-            try Self.print(account: account, format: format)
+            try Self.print(account: account.name, format: format)
         }
 
         /// `gkpass ticket` without argument-parser: the forms other programs run per connection
@@ -103,41 +103,6 @@ extension GKPass {
             }
             defer { SecretBytes.wipe(&output) }
             try StandardStreams.writeOutput(output)
-        }
-    }
-
-    /// `gkpass logout`: forget the tickets (and, when asked, the remembered password).
-    struct Logout: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Remove the stored tickets of an account, or of every account with --all.",
-            discussion: "Removing what is not there is not an error. Exit status: 0 done; 2 usage; 5 keyring locked or unavailable; 6 unsafe store file; 8 another gkpass holds the account."
-        )
-
-        @Argument(help: ArgumentHelp("The Passport member name (default: the default account).", valueName: "account"))
-        var account: String?
-
-        @Flag(help: "Log out every account gkpass knows.")
-        var all = false
-
-        @Flag(help: "Also remove the password remembered with --remember-password.")
-        var forgetPassword = false
-
-        func validate() throws {
-            if all && account != nil { throw ValidationError("Give an account or --all, not both.") }
-        }
-
-        func run() throws {
-            let ladder = StoreLadder(environment: Environment.current)
-            let accounts: [String]
-            if all {
-                do { accounts = try ladder.fileStore.recordedAccounts() } catch { throw GKPassError(store: error) }
-            } else if let account {
-                accounts = [account]
-            } else {
-                guard let name = try? ladder.fileStore.defaultAccount() ?? nil else { return }
-                accounts = [name]
-            }
-            for member in accounts { _ = try StoredTicket.remove(account: member, password: forgetPassword, ladder: ladder) }
         }
     }
 }

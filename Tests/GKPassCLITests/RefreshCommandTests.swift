@@ -116,7 +116,7 @@ struct RefreshCommandTests {
     }
 
     @Test("bad flags are usage errors (2) that say what is wrong, and touch nothing", arguments: [
-        (["--if-expiring-within", "soon"], "--if-expiring-within takes a duration"),
+        (["--if-expiring-within", "soon"], "The value 'soon' is invalid for '--if-expiring-within <duration>'"),
         (["--jobs", "0"], "--jobs takes 1 to 64"),
         (["--retries", "11"], "--retries takes 0 to 10"),
         (["--timeout", "0"], "--timeout takes 1 to 300"),
