@@ -444,13 +444,43 @@ final class ProxySession: @unchecked Sendable {
         switch attempt {
         case .opened(var opened, let connect, let network):
             log("client \(number): \(member) connected to \(opened.connection.endpoint)", false)
-            for line in opened.linesSinceRegistration { guard sendClient(line + [0x0D, 0x0A]) else { return "the client stopped reading" } }
-            return relay(&opened, connect: connect, network: network, nick: clientNick)
+            var isupport = ISupport(network: network.name)
+            for line in opened.linesSinceRegistration.flatMap({ isupport.pass($0) }) {
+                guard sendClient(line + [0x0D, 0x0A]) else { return "the client stopped reading" }
+            }
+            return relay(&opened, connect: connect, network: network, nick: clientNick, isupport: isupport)
         case .rejected(let message):
             // The server's words first (they may say the blob was sliced the wrong way), then what to do.
             return refuse("\(message); run gkpass login \(member) for a new ticket", nick: clientNick)
         case .failed(let message):
             return refuse(message, nick: clientNick)
+        }
+    }
+
+    /// What an IRC client must know to use MSN rooms, which the original servers never said (they send no 005):
+    /// `%#Name` and `%&Name` are channels, `.` is the IRCX owner. One 005 goes right after the server's 004, with
+    /// the server's own prefix; a server that does send 005 keeps its lines, and ours follows them, refining its
+    /// tokens rather than losing them. Pure: welcome lines in, welcome lines out.
+    struct ISupport {
+        let tokens: [String]
+        var sent = false
+
+        init(network: String) {
+            tokens = ["CHANTYPES=%#&", "PREFIX=(qov).@+", "NETWORK=\(network.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })",
+                      "CASEMAPPING=ascii", "CHANNELLEN=200", "NICKLEN=64", "IRCX"]
+        }
+
+        /// `line`, followed by our 005 when it is the server's 004 (once).
+        mutating func pass(_ line: [UInt8]) -> [[UInt8]] {
+            guard !sent, let message = try? IRCXMessage(parsing: line), message.numeric == 4 else { return [line] }
+            sent = true
+            guard let isupport = try? IRCXMessage(
+                prefix: message.prefix ?? Array("gkpass".utf8), command: Array("005".utf8),
+                parameters: [message.parameters.first ?? Array("*".utf8)] + tokens.map { Array($0.utf8) }
+                    + [Array("are supported by this server (gkpass proxy)".utf8)],
+                forcesTrailing: true)
+            else { return [line] }
+            return [line, Array(isupport.serialized().dropLast(2))]
         }
     }
 
@@ -502,7 +532,8 @@ final class ProxySession: @unchecked Sendable {
     /// Relays lines both ways until either side closes; returns why. Lines wait in two bounded queues, written as
     /// each socket takes them: a side that stops reading never stalls the other, and one that falls more than its
     /// queue's limit behind ends the client's connection.
-    func relay(_ upstream: inout Connect.Opened, connect: Connect, network: Network, nick: String) -> String {
+    func relay(_ upstream: inout Connect.Opened, connect: Connect, network: Network, nick: String, isupport: ISupport) -> String {
+        var isupport = isupport
         var joined = false
         var lastHeard = ChatConnection.now()
         var pinged = false
@@ -546,8 +577,10 @@ final class ProxySession: @unchecked Sendable {
                     if message.commandName == "PONG", message.parameters.last == Array(Self.keepAliveToken.utf8) { continue }
                     if message.numeric == 366 { joined = true }
                 }
-                toClient.append(line)
-                toClient.append([0x0D, 0x0A])
+                for line in isupport.pass(line) {
+                    toClient.append(line)
+                    toClient.append([0x0D, 0x0A])
+                }
             }
             // ...and the client's to the server's.
             while true {

@@ -113,6 +113,46 @@ struct ProxyCommandTests {
         try? FileManager.default.removeItem(atPath: home)
     }
 
+    @Test("irssi in tmux joins %#TheLobby (an MSN room name, thanks to the proxy's 005) and chats with a guest both ways",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/irssi") && FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux")))
+    func irssi() throws {
+        let context = try Self.loggedIn()
+        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        let guest = try Self.guest(port: context.sandbox.ircxPort, nick: ">lobbyist", room: "%#TheLobby")
+        let home = context.state + "-irssi"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let session = "gkpass-irssi-\(getpid())-\(proxy.port)"
+        let tmux = { (arguments: [String]) throws -> Binary.Result in try Binary.runSystem("/usr/bin/tmux", arguments) }
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "160", "-y", "40",
+                      "HOME=\(home) TERM=screen /usr/bin/irssi --home=\(home)/.irssi -n someone -c 127.0.0.1 -p \(proxy.port)"])
+        defer {
+            _ = try? tmux(["kill-session", "-t", session])
+            try? FileManager.default.removeItem(atPath: home)
+        }
+        func screen() -> String { (try? tmux(["capture-pane", "-p", "-t", session, "-S", "-60"])).map { String(decoding: $0.stdout, as: UTF8.self) } ?? "" }
+        func waitFor(_ text: String) -> Bool {
+            for _ in 0..<100 {
+                if screen().contains(text) { return true }
+                usleep(100_000)
+            }
+            return false
+        }
+        // After the welcome (and the 005 that follows 004), as irssi's own autojoin would.
+        #expect(waitFor("End of /MOTD"), "\(screen())")
+        _ = try tmux(["send-keys", "-t", session, "/join %#TheLobby", "Enter"])
+        // irssi knows % starts a channel (CHANTYPES), so it joins the room itself, not #%#TheLobby, and shows the
+        // owner prefix from PREFIX.
+        #expect(waitFor("has joined %#TheLobby"), "\(screen()) \(proxy.stderr) \(context.sandbox.log)")
+        _ = try tmux(["send-keys", "-t", session, "hello from irssi", "Enter"])
+        let heard = guest.expect("hello from irssi", within: 100)
+        #expect(heard?.hasPrefix(":Demo!0001A2B3C4D5E6F7@GateKeeperPassport PRIVMSG %#TheLobby :hello from irssi") == true, "\(heard ?? "nothing") \(screen())")
+        guest.send("PRIVMSG %#TheLobby :hi irssi, from a guest")
+        #expect(waitFor("hi irssi, from a guest"), "\(screen())")
+        #expect(!screen().contains("#%#TheLobby"))
+        _ = try tmux(["send-keys", "-t", session, "/quit", "Enter"])
+        #expect(guest.expect("QUIT") != nil, "irssi's /quit reaches the room through the proxy")
+    }
+
     @Test("raw clients: CAP answered, the default account or PASS's, bytes relayed unchanged, two clients at once, EOF becomes QUIT")
     func raw() throws {
         let context = try Self.loggedIn()
@@ -143,6 +183,31 @@ struct ProxyCommandTests {
         close(first.fd)
         #expect(guest.expect("QUIT")?.contains("client closed") == true)
         #expect(proxy.stderr.components(separatedBy: "connected to").count == 3, "\(proxy.stderr)")
+    }
+
+    @Test("the client learns MSN's room names and owner prefix: an ISUPPORT (005) after 004, which MSN servers never sent")
+    func isupport() throws {
+        let context = try Self.loggedIn()
+        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        let client = try LineSocket(port: proxy.port)
+        client.send("NICK x")
+        client.send("USER u 0 * :u")
+        var welcome: [String] = []
+        while let line = client.text() {
+            welcome.append(line)
+            if line.contains(" 376 ") || line.contains(" 422 ") { break }
+        }
+        let isupport = welcome.firstIndex { $0.contains(" 005 ") }
+        let myInfo = welcome.firstIndex { $0.contains(" 004 ") }
+        #expect(isupport != nil && myInfo != nil && isupport! == myInfo! + 1, "\(welcome)")
+        if let isupport {
+            let line = welcome[isupport]
+            #expect(line.hasPrefix(":127.0.0.1 005 Demo "), "\(line)")
+            for token in ["CHANTYPES=%#&", "PREFIX=(qov).@+", "NETWORK=sandbox", "CASEMAPPING=ascii", "IRCX"] {
+                #expect(line.contains(" " + token + " "), "\(token) in \(line)")
+            }
+        }
+        #expect(welcome.filter { $0.contains(" 005 ") }.count == 1, "the sandbox, like MSN's servers, sends none of its own")
     }
 
     @Test("PASS picks an account only when it names a stored one; anything else is ignored, never echoed nor logged")
