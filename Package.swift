@@ -29,8 +29,6 @@ let package = Package(
         // For the fuzz targets in Fuzz/ (a separate package) and other tools that want the parsers.
         .library(name: "Passport", targets: ["Passport"]),
         .library(name: "GKPassKit", targets: ["GKPassKit"]),
-        // For FuzzDBusMessage (the D-Bus reader of the direct keyring read).
-        .library(name: "TicketStore", targets: ["TicketStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -68,9 +66,9 @@ let package = Package(
         // The HTTPS Passport login flows over libcurl. Knows nothing of storage.
         .target(name: "Passport", dependencies: ["CCurl"], swiftSettings: strict),
 
-        // Where tickets live: the Secret Service (libsecret; the hot read over GDBus with OpenSSL's Diffie-Hellman,
-        // see SecretTransport.swift) and a private file store, with per-account locks.
-        .target(name: "TicketStore", dependencies: ["CSecret", "CCrypto"], swiftSettings: strict + keyringHeaders),
+        // Where tickets live: the Secret Service (every call through libsecret, after checking who runs the bus)
+        // and a private file store, with per-account locks.
+        .target(name: "TicketStore", dependencies: ["CSecret"], swiftSettings: strict + keyringHeaders),
 
         // The use cases the CLI composes.
         .target(

@@ -45,6 +45,11 @@ public struct StoreLadder: Sendable {
     public func storeForReading(account: String) throws(GKPassError) -> any TicketStore {
         let recorded: StoreKind?
         do { recorded = try fileStore.recordedStore(account: account) } catch { throw GKPassError(store: error) }
+        return try store(recorded: recorded)
+    }
+
+    /// The store a record names (the file store when there is no record).
+    public func store(recorded: StoreKind?) throws(GKPassError) -> any TicketStore {
         switch recorded {
         case .some(.secretService):
             do { return try SecretServiceStore(environment: environment, deadline: deadline) } catch { throw GKPassError(store: error) }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TicketStore
+@testable import TicketStore
 
 func temporaryRoot() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-store-\(UUID().uuidString)/gkpass").path
@@ -135,6 +135,35 @@ struct TicketSetTests {
         for junk in ["{}", "[]", "", "{\"version\":2,\"account\":\"a\",\"network\":\"n\",\"obtained\":\"2026-01-01T00:00:00Z\",\"expires\":\"2026-01-01T00:00:00Z\",\"ticket\":\"t\",\"profile\":\"p\",\"cookies\":{}}"] {
             #expect(throws: StoreError.self) { try TicketSet(decoding: SecretBytes(Array(junk.utf8))) }
         }
+    }
+
+    @Test("the reader agrees with JSONDecoder: any string survives, other spellings of the same document decode, unknown members are ignored")
+    func readerAgrees() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1F}", "é", "€", "😀", "\u{2028}", " ", "%"]
+        for _ in 0..<200 {
+            func random() -> String { String((0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }) }
+            var set = sampleSet
+            set.ticket = random()
+            set.profile = random()
+            set.cookies = [random(): random(), "MSNChatNN": random()]
+            set.blobLayout = Bool.random(using: &generator) ? nil : random()
+            #expect(try TicketSet(decoding: set.encoded()) == set)
+        }
+        // Another writer's spelling: other key order, spaces, escaped slashes and letters, null layout, extra members.
+        let other = #"""
+             { "cookies" : { "MSPAuth" : "t\/1" , "A" : "\u00e9\ud83d\ude00" } , "profile":"p", "ticket":"t\/1",
+               "expires":"2027-01-16T08:00:00Z","obtained":"2027-01-15T08:00:00Z","network":"sandbox","account":"a@b.c",
+               "version":1, "blob_layout": null, "future": [1, 2.5e3, {"x": true}, false, null] }
+            """#
+        let decoded = try TicketSet(decoding: SecretBytes(Array(other.utf8)))
+        #expect(decoded.ticket == "t/1" && decoded.cookies == ["MSPAuth": "t/1", "A": "é😀"] && decoded.blobLayout == nil && decoded.account == "a@b.c")
+        let junk = [other + "x", #"{"version":1"#, #"{"a":"\x"}"#, #"{"a":"\ud800"}"#, #"{"a":01}"#, "{\"a\":\"\u{1}\"}",
+                    String(repeating: "[", count: 100) + String(repeating: "]", count: 100), #"{"a" 1}"#, "{,}", "[1,]"]
+        for text in junk {
+            #expect(throws: JSONValue.Malformed.self, "\(text)") { try JSONValue(parsing: Array(text.utf8)) }
+        }
+        #expect(try JSONValue(parsing: Array(#"[1,[],{},""]"#.utf8)) == .array([.number("1"), .array([]), .object([:]), .string("")]))
     }
 
     @Test("secrets never show in descriptions")
