@@ -29,6 +29,8 @@ public struct StoreLadder: Sendable {
             do { return try openUnlockedSecretService() } catch { throw GKPassError(store: error) }
         case .auto:
             do { return try openUnlockedSecretService() } catch {
+                // A bus that is someone else's is refused, not stepped around: whoever set the address meant it.
+                if error.kind == .untrusted { throw GKPassError(store: error) }
                 warn("warning: \(error.message); using the file store \(fileStore.root)")
                 return fileStore
             }
@@ -64,7 +66,7 @@ extension GKPassError {
     public init(store error: StoreError) {
         let code: ExitCode
         switch error.kind {
-        case .unavailable, .locked, .timeout: code = .keyringUnavailable
+        case .unavailable, .locked, .timeout, .untrusted: code = .keyringUnavailable
         case .unsafe: code = .unsafe
         case .lockTimeout: code = .lockTimeout
         case .corrupt, .io: code = .failure

@@ -14,12 +14,13 @@ public final class SecretServiceStore: TicketStore {
     public let kind = StoreKind.secretService
     /// Seconds each libsecret call may take.
     public let deadline: Double
-    /// The session bus's address (from the environment, or the user's `$XDG_RUNTIME_DIR/bus`).
-    let busAddress: String
+    /// The session bus's address as libsecret will use it, after the check of who runs it.
+    public let busAddress: String
     private var connected: UnsafeMutablePointer<SecretService>?
 
-    /// The Secret Service on the session bus. Throws `.unavailable` when there is no bus. Nothing is asked of the
-    /// bus yet: libsecret connects (and negotiates its session) on the first call that needs it.
+    /// The Secret Service on the session bus. Throws `.unavailable` when there is no bus, `.untrusted` when the
+    /// bus is not the user's own (``SessionBus/trusted(_:uid:)``; nothing has been sent to it then). Nothing is
+    /// asked of the bus yet: libsecret connects (and negotiates its session) on the first call that needs it.
     public init(environment: [String: String], deadline: Double = 5) throws(StoreError) {
         self.deadline = deadline
         guard let address = SessionBus.address(environment: environment) else {
@@ -27,10 +28,11 @@ public final class SecretServiceStore: TicketStore {
                 .unavailable, "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus is missing",
                 hint: "log in to a desktop session, or use --store file")
         }
-        // GDBus reads the address from the environment; setting it here is what makes cron find the user's bus.
-        // The address is not a secret.
-        if environment["DBUS_SESSION_BUS_ADDRESS"]?.isEmpty ?? true { setenv("DBUS_SESSION_BUS_ADDRESS", address, 1) }
-        busAddress = address
+        let checked = try SessionBus.trusted(address)
+        // GDBus reads the address from the environment: setting it here is what makes cron find the user's bus, and
+        // what makes libsecret connect to the socket just checked (symlinks resolved). The address is not a secret.
+        if getenv("DBUS_SESSION_BUS_ADDRESS").map({ String(cString: $0) }) != checked { setenv("DBUS_SESSION_BUS_ADDRESS", checked, 1) }
+        busAddress = checked
     }
 
     /// libsecret's service proxy, connected on first use. Throws `.unavailable` when there is no provider,
