@@ -33,8 +33,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // The sandbox servers (design.md §8): SwiftNIO for TCP and HTTP/1, NIOSSL for TLS, swift-certificates and
-        // swift-crypto to mint the sandbox's own CA and server certificate at first start. None of these reach the
-        // gkpass binary.
+        // swift-crypto to mint the sandbox's own CA and server certificate at first start. Of these only
+        // swift-crypto reaches the gkpass binary: its HMAC-MD5 (GateKeeper) and HMAC-SHA256 (the guest GUID),
+        // compiled in, so gkpass loads no libcrypto.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
@@ -55,13 +56,10 @@ let package = Package(
             providers: [.apt(["libsecret-1-dev"])]),
         // prctl(PR_SET_DUMPABLE) and RLIMIT_CORE for the gkpass process (libc only; no library to link).
         .systemLibrary(name: "CProcess"),
-        // libcrypto is dlopen()ed on first use too (see its shim.h): no pkgConfig, so no -lcrypto.
-        .systemLibrary(
-            name: "CCrypto",
-            providers: [.apt(["libssl-dev"])]),
-
-        // Pure protocol core: no sockets, files, clocks or globals.
-        .target(name: "GateKeeper", dependencies: ["CCrypto"], swiftSettings: strict),
+        // Pure protocol core: no sockets, files, clocks or globals, and no library loaded at run time (HMAC-MD5 is
+        // swift-crypto's, compiled in).
+        .target(
+            name: "GateKeeper", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
 
         // The HTTPS Passport login flows over libcurl. Knows nothing of storage.
         .target(name: "Passport", dependencies: ["CCurl"], swiftSettings: strict),
@@ -73,7 +71,7 @@ let package = Package(
         // The use cases the CLI composes.
         .target(
             name: "GKPassKit",
-            dependencies: ["GateKeeper", "Passport", "TicketStore", "CCrypto"],
+            dependencies: ["GateKeeper", "Passport", "TicketStore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict + keyringHeaders),
 
         .executableTarget(
@@ -96,7 +94,7 @@ let package = Package(
         .target(
             name: "GKPassSandbox",
             dependencies: [
-                "GateKeeper", "CCrypto",
+                "GateKeeper",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -120,8 +118,9 @@ let package = Package(
             name: "gatekeeper-bench", dependencies: ["GateKeeper"], path: "Benchmarks/GateKeeperBench",
             swiftSettings: strict),
 
-        .testTarget(name: "GateKeeperTests", dependencies: ["GateKeeper"], swiftSettings: strict),
-        .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret", "CCrypto"], swiftSettings: strict + keyringHeaders),
+        .testTarget(
+            name: "GateKeeperTests", dependencies: ["GateKeeper", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret"], swiftSettings: strict + keyringHeaders),
         // Helpers shared by the end-to-end suites: start the real sandbox, run curl, talk raw IRCX.
         .target(name: "GKPassTestSupport", path: "Tests/Support"),
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
