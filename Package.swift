@@ -124,7 +124,7 @@ let package = Package(
         // Helpers shared by the end-to-end suites: start the real sandbox, run curl, talk raw IRCX.
         .target(name: "GKPassTestSupport", path: "Tests/Support"),
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
-        .testTarget(name: "PassportTests", dependencies: ["Passport", "GKPassTestSupport"]),
+        .testTarget(name: "PassportTests", dependencies: ["Passport", "CCurl", "GKPassTestSupport"]),
         .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret", "GKPassTestSupport"], swiftSettings: keyringHeaders),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport", "TicketStore"], swiftSettings: strict + keyringHeaders),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "GKPassTestSupport"]),

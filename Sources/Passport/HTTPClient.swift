@@ -172,7 +172,12 @@ public final class HTTPClient {
         let code = gk_curl_easy_perform(handle)
         // The secret-bearing body copy inside libcurl is gone after perform; clear our pointer to it too.
         _ = gk_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, nil)
-        if code != CURLE_OK { throw Self.error(code, detail: String(cString: errorBuffer), url: request.url, tooLarge: collector.tooLarge) }
+        if code != CURLE_OK {
+            // OpenSSL's verdict on the peer's certificate (X509_V_*), kept by libcurl even when the handshake failed.
+            var verifyResult = 0
+            _ = gk_curl_easy_getinfo_long(handle, CURLINFO_SSL_VERIFYRESULT, &verifyResult)
+            throw Self.error(code, detail: String(cString: errorBuffer), url: request.url, tooLarge: collector.tooLarge, verifyResult: verifyResult)
+        }
         guard collector.headersComplete else {
             throw PassportError(.server, "\(request.url.host):\(request.url.port) closed the connection in the middle of the response headers")
         }
@@ -181,17 +186,36 @@ public final class HTTPClient {
         return HTTPResponse(status: status, headers: collector.headers, body: collector.body)
     }
 
-    /// libcurl failures in the user's terms: which kind (exit 7 either way) and what exactly failed.
-    static func error(_ code: CURLcode, detail: String, url: PassportURL, tooLarge: Bool) -> PassportError {
+    /// OpenSSL's certificate verification results (X509_V_ERR_*, openssl/x509_vfy.h) that gkpass explains.
+    enum CertificateVerdict {
+        static let notYetValid = 9, expired = 10, hostnameMismatch = 62
+        /// No chain to a trusted CA: unable to get the issuer (2, 20), unable to verify the leaf (21), self-signed
+        /// (18, 19), untrusted (27), invalid CA (24).
+        static let untrustedIssuer: Set<Int> = [2, 18, 19, 20, 21, 24, 27]
+    }
+
+    /// libcurl failures in the user's terms: which kind (exit 7 either way) and what exactly failed. A failed TLS
+    /// handshake is explained from `verifyResult` (CURLINFO_SSL_VERIFYRESULT, OpenSSL's X509_V_* code), never from
+    /// the text of libcurl's message, which changes between versions and TLS libraries.
+    static func error(_ code: CURLcode, detail: String, url: PassportURL, tooLarge: Bool, verifyResult: Int = 0) -> PassportError {
         let host = url.host + ":\(url.port)"
         let reason = detail.isEmpty ? String(cString: gk_curl_easy_strerror(code)) : detail
         switch code {
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
             let what: String
-            if reason.contains("expired") { what = "the certificate of \(host) has expired" }
-            else if reason.contains("subject name") || reason.contains("does not match") { what = "the certificate of \(host) is for another host name" }
-            else if reason.contains("issuer") || reason.contains("self-signed") || reason.contains("unknown ca") { what = "the certificate of \(host) is signed by a CA this network does not trust" }
-            else { what = "the TLS handshake with \(host) failed" }
+            switch verifyResult {
+            case CertificateVerdict.expired: what = "the certificate of \(host) has expired"
+            case CertificateVerdict.notYetValid: what = "the certificate of \(host) is not valid yet"
+            case CertificateVerdict.hostnameMismatch: what = "the certificate of \(host) is for another host name"
+            case let result where CertificateVerdict.untrustedIssuer.contains(result):
+                what = "the certificate of \(host) is signed by a CA this network does not trust"
+            // libcurl refused the peer without OpenSSL's verdict on the chain: its own check of the host name. It starts
+            // the result at 1 (!X509_V_OK) and, in 7.88, records OpenSSL's verdict only after that check passes; 0 when
+            // the chain verified first.
+            case let result where result <= 1 && code == CURLE_PEER_FAILED_VERIFICATION:
+                what = "the certificate of \(host) is for another host name"
+            default: what = "the TLS handshake with \(host) failed"
+            }
             return PassportError(.tls, "TLS: \(what) (\(reason))",
                 hint: code == CURLE_SSL_CACERT_BADFILE ? "check the network's ca_file or --cacert" : "check the network's ca_file or --cacert, or the clock")
         case CURLE_COULDNT_RESOLVE_HOST:
