@@ -29,14 +29,13 @@ let package = Package(
         // For the fuzz targets in Fuzz/ (a separate package) and other tools that want the parsers.
         .library(name: "Passport", targets: ["Passport"]),
         .library(name: "GKPassKit", targets: ["GKPassKit"]),
-        // For FuzzDBusMessage (the D-Bus reader of the direct keyring read).
-        .library(name: "TicketStore", targets: ["TicketStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // The sandbox servers (design.md §8): SwiftNIO for TCP and HTTP/1, NIOSSL for TLS, swift-certificates and
-        // swift-crypto to mint the sandbox's own CA and server certificate at first start. None of these reach the
-        // gkpass binary.
+        // swift-crypto to mint the sandbox's own CA and server certificate at first start. Of these only
+        // swift-crypto reaches the gkpass binary: its HMAC-MD5 (GateKeeper) and HMAC-SHA256 (the guest GUID),
+        // compiled in, so gkpass loads no libcrypto.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
@@ -57,13 +56,10 @@ let package = Package(
             providers: [.apt(["libsecret-1-dev"])]),
         // prctl(PR_SET_DUMPABLE) and RLIMIT_CORE for the gkpass process (libc only; no library to link).
         .systemLibrary(name: "CProcess"),
-        // libcrypto is dlopen()ed on first use too (see its shim.h): no pkgConfig, so no -lcrypto.
-        .systemLibrary(
-            name: "CCrypto",
-            providers: [.apt(["libssl-dev"])]),
-
-        // Pure protocol core: no sockets, files, clocks or globals.
-        .target(name: "GateKeeper", dependencies: ["CCrypto"], swiftSettings: strict),
+        // Pure protocol core: no sockets, files, clocks or globals, and no library loaded at run time (HMAC-MD5 is
+        // swift-crypto's, compiled in).
+        .target(
+            name: "GateKeeper", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
 
         // The HTTPS Passport login flows over libcurl. Knows nothing of storage.
         // swift-crypto keys the -v trace's fingerprints (HMAC-SHA256 under a per-run random key, Redaction).
@@ -72,14 +68,14 @@ let package = Package(
             dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
 
-        // Where tickets live: the Secret Service (libsecret; the hot read over GDBus with OpenSSL's Diffie-Hellman,
-        // see SecretTransport.swift) and a private file store, with per-account locks.
-        .target(name: "TicketStore", dependencies: ["CSecret", "CCrypto"], swiftSettings: strict + keyringHeaders),
+        // Where tickets live: the Secret Service (every call through libsecret, after checking who runs the bus)
+        // and a private file store, with per-account locks.
+        .target(name: "TicketStore", dependencies: ["CSecret"], swiftSettings: strict + keyringHeaders),
 
         // The use cases the CLI composes.
         .target(
             name: "GKPassKit",
-            dependencies: ["GateKeeper", "Passport", "TicketStore", "CCrypto", "CProcess"],
+            dependencies: ["GateKeeper", "Passport", "TicketStore", "CProcess", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict + keyringHeaders),
 
         .executableTarget(
@@ -102,7 +98,7 @@ let package = Package(
         .target(
             name: "GKPassSandbox",
             dependencies: [
-                "GateKeeper", "CCrypto",
+                "GateKeeper",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -126,12 +122,13 @@ let package = Package(
             name: "gatekeeper-bench", dependencies: ["GateKeeper"], path: "Benchmarks/GateKeeperBench",
             swiftSettings: strict),
 
-        .testTarget(name: "GateKeeperTests", dependencies: ["GateKeeper"], swiftSettings: strict),
-        .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret", "CCrypto"], swiftSettings: strict + keyringHeaders),
+        .testTarget(
+            name: "GateKeeperTests", dependencies: ["GateKeeper", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret"], swiftSettings: strict + keyringHeaders),
         // Helpers shared by the end-to-end suites: start the real sandbox, run curl, talk raw IRCX.
         .target(name: "GKPassTestSupport", path: "Tests/Support"),
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
-        .testTarget(name: "PassportTests", dependencies: ["Passport", "GKPassTestSupport"]),
+        .testTarget(name: "PassportTests", dependencies: ["Passport", "CCurl", "GKPassTestSupport"]),
         .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret", "GKPassTestSupport"], swiftSettings: keyringHeaders),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport", "TicketStore"], swiftSettings: strict + keyringHeaders),
         .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "Passport", "GKPassTestSupport"]),

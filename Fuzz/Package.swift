@@ -22,7 +22,6 @@ let package = Package(
         .executableTarget(name: "FuzzSetCookie", dependencies: [.product(name: "Passport", package: "gkpass")]),
         .executableTarget(name: "FuzzChatPage", dependencies: [.product(name: "Passport", package: "gkpass")]),
         .executableTarget(name: "FuzzConfig", dependencies: [.product(name: "GKPassKit", package: "gkpass")], swiftSettings: keyringHeaders),
-        .executableTarget(name: "FuzzDBusMessage", dependencies: [.product(name: "TicketStore", package: "gkpass")], swiftSettings: keyringHeaders),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -68,9 +68,10 @@ echo "## \`gkpass ticket\` against \`secret-tool lookup\` and \`cat\`"
 echo
 clean <"$work/ticket-ss.md"
 echo
-echo "Both read the same item over the same encrypted session (dh-ietf1024-sha256-aes128-cbc-pkcs7). secret-tool goes"
-echo "through libsecret and GDBus; gkpass speaks D-Bus on the bus socket itself (one write for the handshake, Hello and"
-echo "SearchItems; then OpenSession and GetSecret), does the key exchange in OpenSSL on a second thread, and loads"
-echo "libsecret, GLib and libcrypto only when a command needs them."
+echo "Both read the same item through libsecret and GDBus, over the same encrypted session"
+echo "(dh-ietf1024-sha256-aes128-cbc-pkcs7), in the same round trips: SearchItems, then GetSecret of the item's path."
+echo "gkpass also finds the account's store record, checks who runs the session bus (its socket, directories and"
+echo "SO_PEERCRED), decodes the ticket document and builds the blob; it loads libsecret and GLib only when a command"
+echo "needs them."
 echo
 clean <"$work/ticket-file.md"

@@ -21,7 +21,7 @@ func measure(_ name: String, iterations: Int, unit: String = "ops/s", _ body: (I
     print("| \(name) | \(formatted) \(unit) | \((seconds / Double(iterations) * 1e9 * 10).rounded() / 10) ns |")
 }
 
-let hmac = try GateKeeperHMAC()
+let hmac = GateKeeperHMAC()
 let host = Array("127.0.0.1".utf8)
 var challenge: [UInt8] = [0x00, 0x20, 0x2C, 0x5C, 0x0A, 0x0D, 0x09, 0x41]
 

@@ -8,7 +8,8 @@
 #define GKPASS_CSECRET_SHIM_H
 
 // The D-Bus path calls (secret-paths.h: search for item paths, get one item's secret) are marked unstable in the
-// header but have been exported unchanged since libsecret 0.6; they let a read skip building an item proxy.
+// header but have been exported unchanged since libsecret 0.6; they let a read skip building an item proxy, and a
+// write count an account's items without building one each.
 #define SECRET_API_SUBJECT_TO_CHANGE 1
 #include <dlfcn.h>
 #include <libsecret/secret.h>
@@ -16,17 +17,17 @@
 
 // libsecret (and GLib under it) is loaded on first use (dlopen), not linked: GLib, GIO, GObject, libsecret and
 // libgcrypt with their dependencies are fifteen libraries whose loading cost about a millisecond on every start,
-// and `gkpass ticket` reads the keyring without them (TicketStore/DBusWire.swift). Only writes, lists, deletes
-// and the unusual reads go through libsecret; SecretServiceStore.service() runs gk_secret_load() first. Swift
-// calls gk_<name> forwarders, each through the table gk_secret_load() fills. The pattern is CCurl's.
+// and most commands (gatekeeper, a `ticket` from the file store) never reach the keyring. Every Secret Service
+// call goes through libsecret; SecretServiceStore.service() runs gk_secret_load() first. Swift calls
+// gk_<name> forwarders, each through the table gk_secret_load() fills. The pattern is CCurl's.
 #define GK_SECRET_EACH(X) \
     X(g_object_unref) X(g_object_ref) X(g_hash_table_new_full) X(g_hash_table_insert) \
-    X(g_hash_table_lookup) X(g_hash_table_unref) X(g_strdup) X(g_strfreev) \
+    X(g_hash_table_lookup) X(g_hash_table_size) X(g_hash_table_unref) X(g_strdup) X(g_strfreev) \
     X(g_free) X(g_str_hash) X(g_str_equal) X(g_error_free) \
-    X(g_io_error_quark) X(g_list_free_full) X(g_list_free) X(g_list_append) \
+    X(g_io_error_quark) X(g_dbus_error_quark) X(g_dbus_error_get_remote_error) X(secret_error_get_quark) X(g_list_free_full) X(g_list_free) X(g_list_append) \
     X(g_cancellable_new) X(g_cancellable_cancel) X(secret_service_get_sync) X(secret_service_search_sync) \
     X(secret_service_search_for_dbus_paths_sync) X(secret_service_get_secret_for_dbus_path_sync) X(secret_service_store_sync) X(secret_service_lock_sync) \
-    X(secret_collection_for_alias_sync) X(secret_collection_get_locked) X(secret_item_get_attributes) X(secret_item_get_created) \
+    X(secret_collection_for_alias_sync) X(secret_collection_get_locked) X(secret_item_get_attributes) X(secret_item_get_created) X(secret_item_get_modified) \
     X(secret_item_get_locked) X(secret_item_load_secret_sync) X(secret_item_get_secret) X(secret_item_delete_sync) \
     X(secret_value_new) X(secret_value_get) X(secret_value_unref)
 
@@ -86,10 +87,16 @@ static inline void gk_string_table_insert(GHashTable *_Nonnull table, const char
 static inline gpointer _Nullable gk_g_hash_table_lookup(GHashTable *_Nonnull table, gconstpointer _Nullable key) {
     return (gk_secret_table.g_hash_table_lookup)(table, key);
 }
+static inline guint gk_g_hash_table_size(GHashTable *_Nonnull table) { return (gk_secret_table.g_hash_table_size)(table); }
 static inline void gk_g_hash_table_unref(GHashTable *_Nonnull table) { (gk_secret_table.g_hash_table_unref)(table); }
 static inline void gk_g_strfreev(gchar *_Nullable *_Nullable list) { (gk_secret_table.g_strfreev)(list); }
 static inline void gk_g_error_free(GError *_Nonnull error) { (gk_secret_table.g_error_free)(error); }
 static inline GQuark gk_g_io_error_quark(void) { return (gk_secret_table.g_io_error_quark)(); }
+static inline GQuark gk_g_dbus_error_quark(void) { return (gk_secret_table.g_dbus_error_quark)(); }
+/// The D-Bus error name of an error GDBus could not map to a GError domain (G_IO_ERROR_DBUS_ERROR); g_free() it.
+static inline gchar *_Nullable gk_g_dbus_error_get_remote_error(const GError *_Nonnull e) { return (gk_secret_table.g_dbus_error_get_remote_error)(e); }
+static inline void gk_g_free(gpointer _Nullable p) { (gk_secret_table.g_free)(p); }
+static inline GQuark gk_secret_error_get_quark(void) { return (gk_secret_table.secret_error_get_quark)(); }
 /// Frees a list of GObjects and drops the reference each element held.
 static inline void gk_list_free_objects(GList *_Nullable list) { (gk_secret_table.g_list_free_full)(list, gk_secret_table.g_object_unref); }
 static inline void gk_g_list_free(GList *_Nullable list) { (gk_secret_table.g_list_free)(list); }
@@ -129,6 +136,7 @@ static inline SecretCollection *_Nullable gk_secret_collection_for_alias_sync(Se
 static inline gboolean gk_secret_collection_get_locked(SecretCollection *_Nonnull c) { return (gk_secret_table.secret_collection_get_locked)(c); }
 static inline GHashTable *_Nullable gk_secret_item_get_attributes(SecretItem *_Nonnull i) { return (gk_secret_table.secret_item_get_attributes)(i); }
 static inline guint64 gk_secret_item_get_created(SecretItem *_Nonnull i) { return (gk_secret_table.secret_item_get_created)(i); }
+static inline guint64 gk_secret_item_get_modified(SecretItem *_Nonnull i) { return (gk_secret_table.secret_item_get_modified)(i); }
 static inline gboolean gk_secret_item_get_locked(SecretItem *_Nonnull i) { return (gk_secret_table.secret_item_get_locked)(i); }
 static inline gboolean gk_secret_item_load_secret_sync(SecretItem *_Nonnull i, GCancellable *_Nullable c, GError *_Nullable *_Nullable e) {
     return (gk_secret_table.secret_item_load_secret_sync)(i, c, e);
@@ -144,8 +152,11 @@ static inline const gchar *_Nullable gk_secret_value_get(SecretValue *_Nonnull v
 static inline void gk_secret_value_unref(gpointer _Nonnull v) { (gk_secret_table.secret_value_unref)(v); }
 
 /// The gkpass item schema: attributes are not secret (libsecret stores them in clear, and `gkpass list` reads them
-/// while the collection is locked); the cookies and times live in the secret itself. Items other programs can read
-/// with `secret-tool lookup service gkpass account ACCOUNT kind ticket`. SECRET_SCHEMA_DONT_MATCH_NAME: the
+/// while the collection is locked) and do not change while an item lives (git-credential-libsecret's rule), so a
+/// store with the same attributes replaces the item in place; the cookies and times, the expiry among them, live
+/// in the secret itself. Items written before that carried an `expires` attribute; they are still read, and the
+/// first write of the account replaces them. Items other programs can read with
+/// `secret-tool lookup service gkpass account ACCOUNT kind ticket`. SECRET_SCHEMA_DONT_MATCH_NAME: the
 /// `service=gkpass` attribute, not the schema name, is what identifies our items, so secret-tool stores interoperate.
 static inline const SecretSchema *_Nonnull gk_secret_schema(void) {
     static const SecretSchema schema = {
@@ -156,7 +167,6 @@ static inline const SecretSchema *_Nonnull gk_secret_schema(void) {
             {"account", SECRET_SCHEMA_ATTRIBUTE_STRING},
             {"network", SECRET_SCHEMA_ATTRIBUTE_STRING},
             {"kind", SECRET_SCHEMA_ATTRIBUTE_STRING},
-            {"expires", SECRET_SCHEMA_ATTRIBUTE_STRING},
             {NULL, 0},
         },
     };

@@ -1,7 +1,8 @@
 public import TicketStore
 
-/// What `gkpass list` and `gkpass check` know about an account without reading any secret: the item metadata
-/// (which the Secret Service keeps in clear attributes, so this works while the keyring is locked).
+/// What `gkpass list` and `gkpass check` know about an account without reading any secret, so this works while the
+/// keyring is locked: the item metadata (clear attributes in the Secret Service) and the store record, which holds
+/// the ticket's expiry (Secret Service items keep it inside the secret; older items also in an attribute).
 public struct AccountSummary: Sendable, Equatable {
     public var account: String
     public var network: String
@@ -24,15 +25,18 @@ public struct AccountSummary: Sendable, Equatable {
         var listings: [StoreKind: [ItemMetadata]] = [:]
         var result: [AccountSummary] = []
         for account in accounts {
-            let store = try ladder.storeForReading(account: account)
+            let record: StoreRecord?
+            do { record = try ladder.fileStore.record(account: account) } catch { throw GKPassError(store: error) }
+            let store = try ladder.store(recorded: record?.store)
             if listings[store.kind] == nil {
                 do { listings[store.kind] = try store.list() } catch { throw GKPassError(store: error) }
             }
             let items = listings[store.kind]!.filter { $0.account == account }
             guard let ticket = items.first(where: { $0.kind == .ticket }) else { continue }
-            let remaining = ticket.expires.flatMap { TicketSet.parse($0) }.map { Int64($0.timeIntervalSince1970) - now }
+            let expires = record?.expires ?? ticket.expires
+            let remaining = expires.flatMap { TicketSet.parse($0) }.map { Int64($0.timeIntervalSince1970) - now }
             result.append(AccountSummary(
-                account: account, network: ticket.network, store: store.kind, expires: ticket.expires, remaining: remaining,
+                account: account, network: ticket.network, store: store.kind, expires: expires, remaining: remaining,
                 isDefault: account == defaultAccount, remembersPassword: items.contains { $0.kind == .password }))
         }
         return result

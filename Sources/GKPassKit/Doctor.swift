@@ -43,22 +43,17 @@ public struct Doctor {
         var checks: [Check] = []
         let ladder = StoreLadder(environment: environment)
 
-        // The session bus and the Secret Service.
+        // The session bus (whose it is, before anything is sent to it) and the Secret Service.
         if let address = SessionBus.address(environment: environment) {
-            let source = (environment["DBUS_SESSION_BUS_ADDRESS"]?.isEmpty ?? true) ? "found at \(address.dropFirst("unix:path=".count))" : "from DBUS_SESSION_BUS_ADDRESS"
-            checks.append(Check("session bus", .ok, "\(address) (\(source))"))
+            let source = (environment["DBUS_SESSION_BUS_ADDRESS"]?.isEmpty ?? true) ? "found in $XDG_RUNTIME_DIR" : "from DBUS_SESSION_BUS_ADDRESS"
             do {
-                let store = try SecretServiceStore(environment: environment, deadline: 5)
-                try store.connect()
-                checks.append(Check("secret service", .ok, "a provider answers on the bus"))
-                do {
-                    try store.ensureUnlocked()
-                    checks.append(Check("default keyring", .ok, "unlocked"))
-                } catch {
-                    checks.append(Check("default keyring", error.kind == .locked ? .warning : .failed, error.message, fix: error.hint))
-                }
+                _ = try SessionBus.trusted(address)
+                checks.append(Check("session bus", .ok, "\(address) (\(source)), run by you"))
+                checks += secretService()
             } catch {
-                checks.append(Check("secret service", .warning, error.message + "; tickets go to the file store", fix: error.hint))
+                // Someone else's bus is a failure: gkpass refuses it (exit 5). A bus that is not there is a warning,
+                // as with no bus at all: tickets go to the file store.
+                checks.append(Check("session bus", error.kind == .untrusted ? .failed : .warning, "\(address) (\(source)): \(error.message)", fix: error.hint))
             }
         } else {
             checks.append(Check("session bus", .warning, "none (no DBUS_SESSION_BUS_ADDRESS, no $XDG_RUNTIME_DIR/bus); tickets go to the file store",
@@ -114,6 +109,24 @@ public struct Doctor {
             checks.append(Check("accounts", .failed, error.message, fix: error.hint))
         }
         return checks
+    }
+
+    /// A provider on the (checked) bus, and whether its default collection is unlocked.
+    func secretService() -> [Check] {
+        do {
+            let store = try SecretServiceStore(environment: environment, deadline: 5)
+            try store.connect()
+            var checks = [Check("secret service", .ok, "a provider answers on the bus")]
+            do {
+                try store.ensureUnlocked()
+                checks.append(Check("default keyring", .ok, "unlocked"))
+            } catch {
+                checks.append(Check("default keyring", error.kind == .locked ? .warning : .failed, error.message, fix: error.hint))
+            }
+            return checks
+        } catch {
+            return [Check("secret service", .warning, error.message + "; tickets go to the file store", fix: error.hint)]
+        }
     }
 
     /// One HTTPS request to the network's Passport entry point: reachable, TLS trusted, and the server's clock.

@@ -1,4 +1,4 @@
-internal import CCrypto
+internal import Crypto
 internal import Glibc
 public import GateKeeper
 
@@ -24,25 +24,8 @@ public enum GuestGUID {
             throw GKPassError(.failure, "the machine ID is not 32 hex digits")
         }
         let message = label + [0x00] + Array(String(uid).utf8)
-        if let why = gk_crypto_load() { throw GKPassError(.failure, "cannot load OpenSSL's libcrypto.so.3: \(String(cString: why))") }
-        guard let context = Array(trimmed).withUnsafeBufferPointer({ key in
-            gk_hmac_ctx_new("SHA256", key.baseAddress!, key.count)
-        }) else {
-            throw GKPassError(.failure, "OpenSSL refused HMAC-SHA256 while deriving the guest GUID")
-        }
-        defer { gk_evp_mac_ctx_free(context) }
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length = 0
-        let ok = message.withUnsafeBufferPointer { input in
-            digest.withUnsafeMutableBufferPointer { output in
-                gk_evp_mac_update(context, input.baseAddress, input.count) == 1
-                    && gk_evp_mac_final(context, output.baseAddress, &length, output.count) == 1
-            }
-        }
-        guard ok, length == 32 else {
-            throw GKPassError(.failure, "OpenSSL failed to compute HMAC-SHA256 while deriving the guest GUID")
-        }
-        var display = Array(digest.prefix(16))
+        let digest = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(trimmed)))
+        var display = digest.withUnsafeBytes { Array($0.prefix(16)) }
         display[6] = (display[6] & 0x0F) | 0x40  // version 4
         display[8] = (display[8] & 0x3F) | 0x80  // RFC 4122 variant
         return GateKeeperGUID(displayBytes: display)!

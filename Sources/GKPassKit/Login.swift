@@ -65,13 +65,14 @@ public struct Login {
     }
 
     /// The storage part, for a caller that holds the account's lock: the ticket set (and a password to remember),
-    /// the store record, and the default account when there is none yet.
+    /// the store record with the ticket's expiry (what `list` shows while the keyring is locked), and the default
+    /// account when there is none yet.
     public func keep(_ set: TicketSet, password: SecretBytes?, in store: any TicketStore, ladder: StoreLadder) throws(StoreError) {
         try store.write(set.metadata, secret: set.encoded())
         if let password {
             try store.write(ItemMetadata(account: account, network: network.name, kind: .password, expires: nil), secret: password)
         }
-        try ladder.fileStore.record(store: store.kind, account: account)
+        try ladder.fileStore.record(StoreRecord(store: store.kind, expires: TicketSet.format(set.expires)), account: account)
         if try ladder.fileStore.defaultAccount() == nil { try ladder.fileStore.setDefaultAccount(account) }
     }
 

@@ -29,6 +29,8 @@ public struct StoreLadder: Sendable {
             do { return try openUnlockedSecretService() } catch { throw GKPassError(store: error) }
         case .auto:
             do { return try openUnlockedSecretService() } catch {
+                // A bus that is someone else's is refused, not stepped around: whoever set the address meant it.
+                if error.kind == .untrusted { throw GKPassError(store: error) }
                 warn("warning: \(error.message); using the file store \(fileStore.root)")
                 return fileStore
             }
@@ -45,6 +47,11 @@ public struct StoreLadder: Sendable {
     public func storeForReading(account: String) throws(GKPassError) -> any TicketStore {
         let recorded: StoreKind?
         do { recorded = try fileStore.recordedStore(account: account) } catch { throw GKPassError(store: error) }
+        return try store(recorded: recorded)
+    }
+
+    /// The store a record names (the file store when there is no record).
+    public func store(recorded: StoreKind?) throws(GKPassError) -> any TicketStore {
         switch recorded {
         case .some(.secretService):
             do { return try SecretServiceStore(environment: environment, deadline: deadline) } catch { throw GKPassError(store: error) }
@@ -59,7 +66,7 @@ extension GKPassError {
     public init(store error: StoreError) {
         let code: ExitCode
         switch error.kind {
-        case .unavailable, .locked, .timeout: code = .keyringUnavailable
+        case .unavailable, .locked, .timeout, .untrusted: code = .keyringUnavailable
         case .unsafe: code = .unsafe
         case .lockTimeout: code = .lockTimeout
         case .corrupt, .io: code = .failure

@@ -224,7 +224,7 @@ public struct GateKeeperClient {
             throw GateKeeperError(
                 .unexpectedSequence, "expected the server's challenge (sequence 2), got sequence \(challenge.sequence)")
         }
-        let digest = try GateKeeperHMAC().answer(
+        let digest = GateKeeperHMAC().answer(
             challenge: bytes, version: challenge.version, host: host, truncateHost: truncateHost)
         let sentGUID: GateKeeperGUID? =
             challenge.version.sendsGUID ? (package == .gateKeeperPassport ? .zero : guid) : nil

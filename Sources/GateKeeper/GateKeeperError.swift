@@ -19,8 +19,6 @@ public struct GateKeeperError: Error, Sendable, Equatable, CustomStringConvertib
         // Local: the caller asked for something the protocol cannot express.
         case invalidArgument
         case invalidState
-        /// libcrypto refused HMAC-MD5 (for example under a FIPS-only provider).
-        case cryptoUnavailable
     }
 
     /// Who is to blame, after h11's LocalProtocolError / RemoteProtocolError split.
@@ -44,7 +42,7 @@ public struct GateKeeperError: Error, Sendable, Equatable, CustomStringConvertib
         case .tokenTooShort, .tokenTooLong, .badSignature, .unsupportedVersion, .unexpectedSequence, .badEscape,
             .lineTooLong, .malformedLine, .malformedBlob, .unexpectedMessage:
             return .remote
-        case .invalidArgument, .invalidState, .cryptoUnavailable:
+        case .invalidArgument, .invalidState:
             return .local
         }
     }

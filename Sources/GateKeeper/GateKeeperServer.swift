@@ -125,10 +125,10 @@ public struct GateKeeperServer {
             guard let token = try? GateKeeperToken(decoding: auth.data), token.version == version,
                 case .response(let digest, let guid) = token.message
             else { return fail(nick: nick, package: name) }
-            let expected = try? GateKeeperHMAC().answer(
+            let expected = GateKeeperHMAC().answer(
                 challenge: sent, version: version, host: configuration.serverName,
                 truncateHost: configuration.truncateHost)
-            guard let expected, Self.constantTimeEqual(digest, expected) else { return fail(nick: nick, package: name) }
+            guard Self.constantTimeEqual(digest, expected) else { return fail(nick: nick, package: name) }
             switch package {
             case .gateKeeper:
                 // A guest must present a non-zero GUID (MSNLD/irc7); v1 sends none and the server invents one.

@@ -213,7 +213,7 @@ public final class HTTPClient {
         // OpenSSL's X509_V_ERR_* numbers (x509_vfy.h); stable across OpenSSL 1.1 and 3.
         static let notYetValidCodes: Set<Int> = [9, 13]
         static let expiredCodes: Set<Int> = [10, 14]
-        static let untrustedCodes: Set<Int> = [2, 18, 19, 20, 21]
+        static let untrustedCodes: Set<Int> = [2, 18, 19, 20, 21, 27]
         static let notACACodes: Set<Int> = [24, 32, 37, 79]
         static let hostMismatch = 62
 

@@ -171,13 +171,21 @@ public final class FileStore: TicketStore, Sendable {
         return Array(data) + [0x0A]
     }
 
+    /// Reads what ``encodeItem(_:secret:)`` writes, with ``JSONValue`` rather than JSONDecoder: `gkpass ticket`
+    /// from the file store decodes one of these per connection.
     static func decodeItem(_ bytes: [UInt8], path: String) throws(StoreError) -> (metadata: ItemMetadata, secret: SecretBytes) {
-        do {
-            let item = try JSONDecoder().decode(ItemFile.self, from: Data(bytes))
-            return (item.metadata, SecretBytes(Array(item.secret.utf8)))
-        } catch {
-            throw StoreError(.corrupt, "\(path) is not a gkpass item file", hint: "remove it and log in again")
+        let notOurs = StoreError(.corrupt, "\(path) is not a gkpass item file", hint: "remove it and log in again")
+        guard let item = try? JSONValue(parsing: bytes), let secret = item["secret"]?.string, let metadata = item["metadata"],
+            let account = metadata["account"]?.string, let network = metadata["network"]?.string,
+            let kind = metadata["kind"]?.string.flatMap(ItemKind.init(rawValue:))
+        else { throw notOurs }
+        let expires: String?
+        switch metadata["expires"] {
+        case nil, .null?: expires = nil
+        case .string(let text)?: expires = text
+        default: throw notOurs
         }
+        return (ItemMetadata(account: account, network: network, kind: kind, expires: expires), SecretBytes(Array(secret.utf8)))
     }
 
     // MARK: - I/O

@@ -1,15 +1,8 @@
 internal import Glibc
 
 /// CLOCK_MONOTONIC, for deadlines that wall-clock changes cannot move: the libsecret watchdog's condition-variable
-/// wait and the direct read's poll().
+/// wait.
 enum MonotonicClock {
-    /// Seconds since an arbitrary start.
-    static func now() -> Double {
-        var spec = Glibc.timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
-
     /// The moment `seconds` from now, as pthread_cond_timedwait takes it (on a CLOCK_MONOTONIC condition).
     static func moment(after seconds: Double) -> Glibc.timespec {
         var now = Glibc.timespec()

@@ -1,22 +1,26 @@
 internal import CSecret
 internal import Glibc
 
-/// Tickets in the desktop keyring through libsecret (design.md §6).
+/// Tickets in the desktop keyring through libsecret (design.md §6). Every Secret Service call goes through libsecret:
+/// gkpass has no D-Bus code of its own.
 ///
-/// Attributes (`service=gkpass`, `account`, `network`, `kind`, `expires`) are not secret; the secret is the item's
-/// value. Every call has a deadline: a `GCancellable` that a timer cancels, so a hung keyring yields `.timeout`
-/// instead of a hung command. Nothing here unlocks or prompts: a locked collection is reported as `.locked`.
+/// Attributes (`service=gkpass`, `account`, `network`, `kind`) are not secret and do not change while an item lives,
+/// so a write with the same attributes replaces the item in place; the secret is the item's value (for a ticket,
+/// the JSON document with the times). Items written before that also carry `expires`; they are read like any other
+/// and replaced by the next write. Every call has a deadline: a `GCancellable` that a timer cancels, so a hung
+/// keyring yields `.timeout` instead of a hung command. Nothing here unlocks or prompts: a locked collection is
+/// reported as `.locked`.
 public final class SecretServiceStore: TicketStore {
     public let kind = StoreKind.secretService
     /// Seconds each libsecret call may take.
     public let deadline: Double
-    /// The session bus's address (from the environment, or the user's `$XDG_RUNTIME_DIR/bus`).
-    let busAddress: String
+    /// The session bus's address as libsecret will use it, after the check of who runs it.
+    public let busAddress: String
     private var connected: UnsafeMutablePointer<SecretService>?
 
-    /// The Secret Service on the session bus. Throws `.unavailable` when there is no bus. Nothing is asked of the
-    /// bus yet: libsecret connects (and negotiates its session) on the first call that needs it, so the hot read
-    /// (``readSecret(account:kind:)``) never pays for it; a missing provider or a timeout surfaces there.
+    /// The Secret Service on the session bus. Throws `.unavailable` when there is no bus, `.untrusted` when the
+    /// bus is not the user's own (``SessionBus/trusted(_:uid:)``; nothing has been sent to it then). Nothing is
+    /// asked of the bus yet: libsecret connects (and negotiates its session) on the first call that needs it.
     public init(environment: [String: String], deadline: Double = 5) throws(StoreError) {
         self.deadline = deadline
         guard let address = SessionBus.address(environment: environment) else {
@@ -24,26 +28,35 @@ public final class SecretServiceStore: TicketStore {
                 .unavailable, "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus is missing",
                 hint: "log in to a desktop session, or use --store file")
         }
-        // GDBus reads the address from the environment; setting it here is what makes cron find the user's bus.
-        // The address is not a secret.
-        if environment["DBUS_SESSION_BUS_ADDRESS"]?.isEmpty ?? true { setenv("DBUS_SESSION_BUS_ADDRESS", address, 1) }
-        busAddress = address
+        let checked = try SessionBus.trusted(address)
+        // GDBus reads the address from the environment: setting it here is what makes cron find the user's bus, and
+        // what makes libsecret connect to the socket just checked (symlinks resolved). The address is not a secret.
+        if getenv("DBUS_SESSION_BUS_ADDRESS").map({ String(cString: $0) }) != checked { setenv("DBUS_SESSION_BUS_ADDRESS", checked, 1) }
+        busAddress = checked
     }
 
     /// libsecret's service proxy, connected on first use. Throws `.unavailable` when there is no provider,
     /// `.timeout` when it does not answer within `deadline`.
     func service() throws(StoreError) -> UnsafeMutablePointer<SecretService> {
         if let connected { return connected }
-        if let why = gk_secret_load() {
-            throw StoreError(.unavailable, "cannot load libsecret (\(String(cString: why)))", hint: "install libsecret-1-0, or use --store file")
-        }
+        try Self.loadLibrary()
         // Collections are not loaded up front (the default one is looked up by alias when it matters): loading every
-        // collection and its items costs D-Bus round trips.
-        let flags = SecretServiceFlags(rawValue: SECRET_SERVICE_OPEN_SESSION.rawValue)
-        guard let service = try call("connecting to the Secret Service", { c, e in gk_secret_service_get_sync(flags, c, e) })
+        // collection and its items costs D-Bus round trips. Nor is the session opened here: libsecret opens it when a
+        // secret is first sent or asked for, so a read that finds no item never pays for the key exchange.
+        guard let service = try call("connecting to the Secret Service", { c, e in gk_secret_service_get_sync(SECRET_SERVICE_NONE, c, e) })
         else { throw StoreError(.unavailable, "no Secret Service on the session bus") }
         connected = service
         return service
+    }
+
+    /// Loads libsecret and GLib (once per process; this file's table of their functions, see CSecret/shim.h).
+    static func loadLibrary() throws(StoreError) {
+        if let why = gk_secret_load() {
+            throw StoreError(.unavailable, "cannot load libsecret (\(String(cString: why)))", hint: "install libsecret-1-0, or use --store file")
+        }
+        // libsecret registers its D-Bus error names (org.freedesktop.Secret.Error.IsLocked, …) with GDBus when its
+        // error domain is first asked for; before any call, so that a locked item comes back as SECRET_ERROR_IS_LOCKED.
+        _ = gk_secret_error_get_quark()
     }
 
     /// Asks the bus for the Secret Service now (what `gkpass doctor` reports as "a provider answers").
@@ -65,10 +78,10 @@ public final class SecretServiceStore: TicketStore {
         _ body: (UnsafeMutablePointer<GCancellable>, UnsafeMutablePointer<UnsafeMutablePointer<GError>?>) -> T
     ) throws(StoreError) -> T {
         let box = CancellableBox()
-        let watchdog = Watchdog(seconds: deadline, cancellable: box)
+        let armed = Watchdog.shared.arm(box, seconds: deadline)
         var error: UnsafeMutablePointer<GError>? = nil
         let result = body(box.pointer, &error)
-        watchdog.finish()
+        Watchdog.shared.disarm(armed)
         if let error {
             defer { gk_g_error_free(error) }
             throw translate(error, doing: doing, deadline: deadline)
@@ -76,62 +89,80 @@ public final class SecretServiceStore: TicketStore {
         return result
     }
 
-    /// Cancels a call's GCancellable when its deadline passes: one short-lived thread waiting on a condition
-    /// variable. (It replaced a Dispatch timer, whose start-up cost each `gkpass ticket` about a millisecond.)
+    /// Cancels a call's GCancellable when its deadline passes: one thread for the whole process, started at the
+    /// first call, asleep on a condition variable until the earliest armed deadline. A call arms it and disarms it
+    /// without waiting for it: a thread per call (created, then joined) cost `gkpass ticket` a context switch per
+    /// libsecret call, which on a busy machine was a good part of a millisecond each.
     final class Watchdog: @unchecked Sendable {
-        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        var done = false
-        var thread = pthread_t()
-        let until: timespec
-        let cancellable: CancellableBox
+        static let shared = Watchdog()
 
-        init(seconds: Double, cancellable: CancellableBox) {
-            self.cancellable = cancellable
+        private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        private var armed: [UInt64: (until: timespec, cancellable: CancellableBox)] = [:]
+        private var counter: UInt64 = 0
+        private var running = false
+
+        private init() {
             pthread_mutex_init(mutex, nil)
             var attributes = pthread_condattr_t()
             pthread_condattr_init(&attributes)
             pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
             pthread_cond_init(condition, &attributes)
             pthread_condattr_destroy(&attributes)
-            until = MonotonicClock.moment(after: seconds)
-            let retained = Unmanaged.passRetained(self).toOpaque()
-            if pthread_create(&thread, nil, { raw in
-                let watchdog = Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue()
-                watchdog.watch()
-                return nil
-            }, retained) != 0 {
-                Unmanaged<Watchdog>.fromOpaque(retained).release()
-                done = true  // no watchdog: the call simply has no deadline
-            }
         }
 
-        func watch() {
+        /// Cancels `cancellable` in `seconds` unless disarmed first. When no thread can be started, the call
+        /// simply has no deadline.
+        func arm(_ cancellable: CancellableBox, seconds: Double) -> UInt64 {
             pthread_mutex_lock(mutex)
-            var deadline = until
-            while !done {
-                if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT {
-                    if !done { gk_g_cancellable_cancel(cancellable.pointer) }
-                    break
-                }
-            }
-            pthread_mutex_unlock(mutex)
-        }
-
-        func finish() {
-            pthread_mutex_lock(mutex)
-            let started = !done
-            done = true
+            defer { pthread_mutex_unlock(mutex) }
+            counter += 1
+            armed[counter] = (MonotonicClock.moment(after: seconds), cancellable)
+            if !running { running = start() }
             pthread_cond_signal(condition)
-            pthread_mutex_unlock(mutex)
-            if started { pthread_join(thread, nil) }
+            return counter
         }
 
-        deinit {
-            pthread_cond_destroy(condition)
-            pthread_mutex_destroy(mutex)
-            condition.deallocate()
-            mutex.deallocate()
+        /// Forgets an armed deadline. The thread is not woken: at its next wake-up it finds nothing due.
+        func disarm(_ id: UInt64) {
+            pthread_mutex_lock(mutex)
+            armed[id] = nil
+            pthread_mutex_unlock(mutex)
+        }
+
+        private func start() -> Bool {
+            var attributes = pthread_attr_t()
+            pthread_attr_init(&attributes)
+            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+            defer { pthread_attr_destroy(&attributes) }
+            var thread = pthread_t()
+            let this = Unmanaged.passUnretained(self).toOpaque()  // `shared` lives as long as the process
+            return pthread_create(&thread, &attributes, { raw in
+                Unmanaged<Watchdog>.fromOpaque(raw!).takeUnretainedValue().watch()
+                return nil
+            }, this) == 0
+        }
+
+        private func watch() {
+            pthread_mutex_lock(mutex)
+            while true {
+                guard var earliest = armed.values.map(\.until).min(by: Self.before) else {
+                    pthread_cond_wait(condition, mutex)
+                    continue
+                }
+                pthread_cond_timedwait(condition, mutex, &earliest)
+                let now = MonotonicClock.moment(after: 0)
+                let due = armed.filter { !Self.before(now, $0.value.until) }
+                for id in due.keys { armed[id] = nil }
+                // Cancelled outside the lock: GLib runs the cancellation's handlers right here.
+                pthread_mutex_unlock(mutex)
+                for entry in due.values { gk_g_cancellable_cancel(entry.cancellable.pointer) }
+                pthread_mutex_lock(mutex)
+            }
+        }
+
+        static func before(_ a: timespec, _ b: timespec) -> Bool {
+            a.tv_sec != b.tv_sec ? a.tv_sec < b.tv_sec : a.tv_nsec < b.tv_nsec
         }
     }
 
@@ -139,24 +170,50 @@ public final class SecretServiceStore: TicketStore {
         try Self.call(deadline, doing, body)
     }
 
-    /// GLib errors in words a user understands; the raw text follows for the curious.
+    /// GLib errors in words a user understands, classified by GError domain and code (never by the text, which
+    /// GLib translates and rewords); the raw text follows for the curious.
     static func translate(_ error: UnsafeMutablePointer<GError>, doing: String, deadline: Double) -> StoreError {
         let raw = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
-        if error.pointee.domain == gk_g_io_error_quark()
-            && (error.pointee.code == Int32(G_IO_ERROR_CANCELLED.rawValue) || error.pointee.code == Int32(G_IO_ERROR_TIMED_OUT.rawValue)) {
-            return StoreError(.timeout, "the keyring did not answer within \(Int(deadline)) s while \(doing)",
+        let domain = error.pointee.domain, code = error.pointee.code
+        func timedOut() -> StoreError {
+            StoreError(.timeout, "the keyring did not answer within \(Int(deadline)) s while \(doing)",
                 hint: "is the keyring daemon stuck? Use --store file to bypass it")
         }
-        if raw.contains("ServiceUnknown") || raw.contains("was not provided by any .service files") || raw.contains("org.freedesktop.secrets") && raw.contains("not") {
-            return StoreError(.unavailable, "no Secret Service provider (gnome-keyring, KeePassXC…) is running on the session bus (\(raw))",
+        func noProvider() -> StoreError {
+            StoreError(.unavailable, "no Secret Service provider (gnome-keyring, KeePassXC…) is running on the session bus (\(raw))",
                 hint: "start your keyring, or use --store file")
         }
-        if raw.contains("Could not connect") || raw.contains("No such file") || raw.contains("Connection refused") {
-            return StoreError(.unavailable, "cannot connect to the D-Bus session bus while \(doing) (\(raw))",
-                hint: "check DBUS_SESSION_BUS_ADDRESS, or use --store file")
-        }
-        if raw.lowercased().contains("locked") {
-            return StoreError(.locked, "the keyring is locked (\(raw))", hint: unlockHint)
+        func locked() -> StoreError { StoreError(.locked, "the keyring is locked (\(raw))", hint: unlockHint) }
+        if domain == gk_g_io_error_quark() {
+            switch code {
+            case Int32(G_IO_ERROR_CANCELLED.rawValue), Int32(G_IO_ERROR_TIMED_OUT.rawValue):
+                return timedOut()
+            case Int32(G_IO_ERROR_DBUS_ERROR.rawValue):
+                // A D-Bus error name no domain claims: classified by that name, which is a protocol constant.
+                let name = gk_g_dbus_error_get_remote_error(error).map { pointer in
+                    defer { gk_g_free(pointer) }
+                    return String(cString: pointer)
+                }
+                switch name {
+                case "org.freedesktop.Secret.Error.IsLocked": return locked()
+                case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner": return noProvider()
+                default: break
+                }
+            default:
+                // Connecting failed (no socket, refused, closed): the bus itself is not there.
+                return StoreError(.unavailable, "cannot connect to the D-Bus session bus while \(doing) (\(raw))",
+                    hint: "check DBUS_SESSION_BUS_ADDRESS, or use --store file")
+            }
+        } else if domain == gk_g_dbus_error_quark() {
+            switch code {
+            case Int32(G_DBUS_ERROR_SERVICE_UNKNOWN.rawValue), Int32(G_DBUS_ERROR_NAME_HAS_NO_OWNER.rawValue):
+                return noProvider()
+            case Int32(G_DBUS_ERROR_NO_REPLY.rawValue), Int32(G_DBUS_ERROR_TIMEOUT.rawValue), Int32(G_DBUS_ERROR_TIMED_OUT.rawValue):
+                return timedOut()
+            default: break
+            }
+        } else if domain == gk_secret_error_get_quark(), code == Int32(SECRET_ERROR_IS_LOCKED.rawValue) {
+            return locked()
         }
         return StoreError(.unavailable, "the keyring failed while \(doing): \(raw)")
     }
@@ -185,7 +242,8 @@ public final class SecretServiceStore: TicketStore {
         return ItemMetadata(account: account, network: attribute(table, "network") ?? "", kind: kind, expires: attribute(table, "expires"))
     }
 
-    /// Items matching `pairs` (locked ones included, secrets not loaded), newest first.
+    /// Items matching `pairs` (locked ones included, secrets not loaded), newest first: by modification, then
+    /// creation time.
     func search(_ pairs: [String: String]) throws(StoreError) -> [UnsafeMutablePointer<SecretItem>] {
         let service = try service()
         let table = Self.attributes(pairs)
@@ -204,11 +262,33 @@ public final class SecretServiceStore: TicketStore {
             node = current.pointee.next
         }
         gk_list_free_objects(list)
-        // Newest first: by expiry attribute, then by creation time.
         return items.sorted { a, b in
-            let ea = Self.metadata(of: a)?.expires ?? "", eb = Self.metadata(of: b)?.expires ?? ""
-            return ea != eb ? ea > eb : gk_secret_item_get_created(a) > gk_secret_item_get_created(b)
+            let ma = gk_secret_item_get_modified(a), mb = gk_secret_item_get_modified(b)
+            return ma != mb ? ma > mb : gk_secret_item_get_created(a) > gk_secret_item_get_created(b)
         }
+    }
+
+    /// The object paths of the items matching `pairs`, unlocked and locked (no item proxies).
+    func paths(_ pairs: [String: String]) throws(StoreError) -> (unlocked: [String], locked: [String]) {
+        let service = try service()
+        let table = Self.attributes(pairs)
+        defer { gk_g_hash_table_unref(table) }
+        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>? = nil
+        var locked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>? = nil
+        _ = try call("searching the keyring") { c, e in
+            gk_secret_service_search_for_dbus_paths_sync(service, gk_secret_schema(), table, c, &unlocked, &locked, e)
+        }
+        defer {
+            gk_g_strfreev(unlocked)
+            gk_g_strfreev(locked)
+        }
+        func strings(_ list: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?) -> [String] {
+            guard let list else { return [] }
+            var result: [String] = []
+            while let path = list[result.count] { result.append(String(cString: path)) }
+            return result
+        }
+        return (strings(unlocked), strings(locked))
     }
 
     /// Throws `.locked` when the default collection is locked: checked before anything that could prompt.
@@ -227,8 +307,9 @@ public final class SecretServiceStore: TicketStore {
 
     // MARK: - TicketStore
 
+    /// The item's metadata and secret (the newest item, should there be several).
     public func read(account: String, kind: ItemKind) throws(StoreError) -> (metadata: ItemMetadata, secret: SecretBytes)? {
-        let items = try search(["service": "gkpass", "account": account, "kind": kind.rawValue])
+        let items = try search(Self.identity(account: account, kind: kind))
         defer { items.forEach { gk_g_object_unref($0) } }
         guard let item = items.first, let metadata = Self.metadata(of: item) else { return nil }
         if gk_secret_item_get_locked(item) != 0 {
@@ -244,57 +325,38 @@ public final class SecretServiceStore: TicketStore {
         return (metadata, SecretBytes(UnsafeRawBufferPointer(start: bytes, count: length)))
     }
 
-    /// The secret alone: the direct read (SecretServiceStore+Direct.swift), or when that steps aside, libsecret in the
-    /// round trips `secret-tool lookup` makes.
+    /// The secret alone, in `secret-tool lookup`'s round trips: SearchItems for the item's object path, then
+    /// GetSecret of that path, with no item proxy (building one costs a GetAll per item). Not libsecret's own
+    /// `secret_service_lookup`: for an item that is locked it asks the keyring to unlock it, which prompts; here a
+    /// locked item is `.locked` at once. Anything unusual (several items) takes the full `read`, newest first.
     public func readSecret(account: String, kind: ItemKind) throws(StoreError) -> SecretBytes? {
-        switch try readSecretDirectly(account: account, kind: kind) {
-        case .found(let secret): return secret
-        case .absent: return nil
-        case .askLibsecret: return try readSecretThroughLibsecret(account: account, kind: kind)
-        }
-    }
-
-    /// SearchItems for object paths, then GetSecret for the one unlocked item, with no item proxy (building one costs
-    /// an AddMatch and a GetAll). Anything unusual (several items, a locked one among them) takes the full `read`,
-    /// which picks the newest.
-    func readSecretThroughLibsecret(account: String, kind: ItemKind) throws(StoreError) -> SecretBytes? {
         let service = try service()
-        let table = Self.attributes(["service": "gkpass", "account": account, "kind": kind.rawValue])
-        defer { gk_g_hash_table_unref(table) }
-        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>? = nil
-        var locked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>? = nil
-        _ = try call("searching the keyring") { c, e in
-            gk_secret_service_search_for_dbus_paths_sync(service, gk_secret_schema(), table, c, &unlocked, &locked, e)
+        let (unlocked, locked) = try paths(Self.identity(account: account, kind: kind))
+        if unlocked.isEmpty && locked.isEmpty { return nil }
+        guard unlocked.count == 1, locked.isEmpty else {
+            if unlocked.isEmpty { throw StoreError(.locked, "the keyring item for \(account) is locked", hint: Self.unlockHint) }
+            return try read(account: account, kind: kind)?.secret
         }
-        defer {
-            gk_g_strfreev(unlocked)
-            gk_g_strfreev(locked)
-        }
-        func count(_ list: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?) -> Int {
-            guard let list else { return 0 }
-            var n = 0
-            while list[n] != nil { n += 1 }
-            return n
-        }
-        let open = count(unlocked), closed = count(locked)
-        if open == 0 && closed == 0 { return nil }
-        if open != 1 || closed != 0 { return try read(account: account, kind: kind)?.secret }
-        guard let path = unlocked?[0],
-            let value = try call("reading \(account) from the keyring", { c, e in gk_secret_service_get_secret_for_dbus_path_sync(service, path, c, e) })
-        else {
-            throw StoreError(.locked, "the keyring would not release the secret for \(account)", hint: Self.unlockHint)
-        }
+        guard let value = try call("reading \(account) from the keyring", { c, e in gk_secret_service_get_secret_for_dbus_path_sync(service, unlocked[0], c, e) })
+        else { throw StoreError(.locked, "the keyring would not release the secret for \(account)", hint: Self.unlockHint) }
         defer { gk_secret_value_unref(UnsafeMutableRawPointer(value)) }
         var length = 0
         guard let bytes = gk_secret_value_get(value, &length) else { return nil }
         return SecretBytes(UnsafeRawBufferPointer(start: bytes, count: length))
     }
 
+    /// The attributes that find an account's item of one kind.
+    static func identity(account: String, kind: ItemKind) -> [String: String] {
+        ["service": "gkpass", "account": account, "kind": kind.rawValue]
+    }
+
+    /// Stores the item in place: libsecret's store replaces the item with the same attributes. Other items of the
+    /// account and kind (an old one with an `expires` attribute, one under another network, or one another program
+    /// stored) are removed afterwards, so a reader always finds one and in the end there is one.
     public func write(_ metadata: ItemMetadata, secret: SecretBytes) throws(StoreError) {
         try ensureUnlocked()
         let service = try service()
-        var pairs = ["service": "gkpass", "account": metadata.account, "network": metadata.network, "kind": metadata.kind.rawValue]
-        if let expires = metadata.expires { pairs["expires"] = expires }
+        let pairs = ["service": "gkpass", "account": metadata.account, "network": metadata.network, "kind": metadata.kind.rawValue]
         let table = Self.attributes(pairs)
         defer { gk_g_hash_table_unref(table) }
         let value = secret.withUnsafeBytes { raw in
@@ -305,23 +367,33 @@ public final class SecretServiceStore: TicketStore {
         _ = try call("storing \(metadata.account) in the keyring") { c, e in
             gk_secret_service_store_sync(service, gk_secret_schema(), table, SECRET_COLLECTION_DEFAULT, label, value, c, e)
         }
-        // The new item exists now; only then remove older items for the same account and kind (another expiry
-        // or network makes a separate item), so a reader always finds one.
-        let items = try search(["service": "gkpass", "account": metadata.account, "kind": metadata.kind.rawValue])
+        // The usual case ends here: one item, replaced in place.
+        let identity = Self.identity(account: metadata.account, kind: metadata.kind)
+        let found = try paths(identity)
+        guard found.unlocked.count + found.locked.count > 1 else { return }
+        let items = try search(identity)
         defer { items.forEach { gk_g_object_unref($0) } }
-        // Only items that are readably someone else's go: an item whose attributes did not load (a proxy created
-        // in the same instant as the item) may be the one just stored, and deleting it would leave none. If the
-        // new item cannot be told apart at all, nothing is deleted; the next write tidies up.
-        guard items.contains(where: { Self.metadata(of: $0) == metadata }) else { return }
-        for item in items {
-            guard let other = Self.metadata(of: item), other != metadata else { continue }
+        // The item just stored is the newest whose attributes are exactly ours. An item whose attributes did not
+        // load (a proxy created in the same instant as the item) may be that one: if none is recognisably ours,
+        // nothing is deleted, and the next write tidies up.
+        guard let ours = items.first(where: { Self.attributesAreExactly($0, pairs) }) else { return }
+        for item in items where item != ours {
             _ = try call("removing an older keyring item") { c, e in gk_secret_item_delete_sync(item, c, e) }
         }
     }
 
+    /// Whether the item carries exactly `pairs` (besides libsecret's own `xdg:schema`).
+    static func attributesAreExactly(_ item: UnsafeMutablePointer<SecretItem>, _ pairs: [String: String]) -> Bool {
+        guard let table = gk_secret_item_get_attributes(item) else { return false }
+        defer { gk_g_hash_table_unref(table) }
+        var expected = pairs.count
+        if attribute(table, "xdg:schema") != nil { expected += 1 }
+        return Int(gk_g_hash_table_size(table)) == expected && pairs.allSatisfy { attribute(table, $0.key) == $0.value }
+    }
+
     @discardableResult
     public func delete(account: String, kind: ItemKind) throws(StoreError) -> Bool {
-        let items = try search(["service": "gkpass", "account": account, "kind": kind.rawValue])
+        let items = try search(Self.identity(account: account, kind: kind))
         defer { items.forEach { gk_g_object_unref($0) } }
         guard !items.isEmpty else { return false }
         try ensureUnlocked()
@@ -331,6 +403,9 @@ public final class SecretServiceStore: TicketStore {
         return true
     }
 
+    /// Every account's items, from their attributes (no secret is read, so this works while the keyring is
+    /// locked). `expires` is there only on items written before it moved into the document; callers take the
+    /// expiry from the store record (``FileStore/record(account:)``).
     public func list() throws(StoreError) -> [ItemMetadata] {
         let items = try search(["service": "gkpass"])
         defer { items.forEach { gk_g_object_unref($0) } }

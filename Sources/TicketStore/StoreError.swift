@@ -8,6 +8,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case locked
         /// The keyring did not answer within the deadline (exit 5).
         case timeout
+        /// The session bus is not the user's own, or gkpass cannot check whose it is (exit 5). Unlike
+        /// ``unavailable``, `--store auto` does not fall back: someone pointed gkpass at that bus.
+        case untrusted
         /// A file or directory is not private to the user, not owned by them, or a symlink (exit 6).
         case unsafe
         /// Another process holds the account's lock past the timeout (exit 8).

@@ -1,21 +1,60 @@
 internal import Glibc
 
+/// What the file store keeps about an account whatever store holds its items: which store that is (design.md §6:
+/// later reads go to the same place) and when its ticket expires. The expiry is here because the Secret Service
+/// items no longer carry it in their attributes (they do not change while an item lives; the expiry is inside the
+/// secret), and `gkpass list` must show it while the keyring is locked.
+///
+/// `accounts/<account>`, one `key value` pair a line after the store's name:
+/// ```
+/// secret-service
+/// expires 2026-11-27T13:00:00Z
+/// ```
+/// Records written before the expiry moved here have the first line only.
+public struct StoreRecord: Sendable, Equatable {
+    public var store: StoreKind
+    /// The ticket's expiry (ISO 8601 UTC) at the last login or refresh; nil in older records.
+    public var expires: String?
+
+    public init(store: StoreKind, expires: String?) {
+        self.store = store
+        self.expires = expires
+    }
+
+    func encoded() -> [UInt8] {
+        Array((store.rawValue + "\n" + (expires.map { "expires \($0)\n" } ?? "")).utf8)
+    }
+
+    /// nil for a record whose first line names no store.
+    init?(decoding bytes: [UInt8]) {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { String($0).trimmedLine() }
+        guard let first = lines.first, let store = StoreKind(rawValue: first) else { return nil }
+        self.store = store
+        expires = lines.dropFirst().first { $0.hasPrefix("expires ") }.map { String($0.dropFirst("expires ".count)) }
+    }
+}
+
 extension FileStore {
     var recordsDirectory: String { root + "/accounts" }
 
-    /// Which store holds `account`'s items, as recorded at login (design.md §6: later reads go to the same place).
-    public func recordedStore(account: String) throws(StoreError) -> StoreKind? {
+    /// What is recorded about `account`, or nil when it has not logged in (or logged out).
+    public func record(account: String) throws(StoreError) -> StoreRecord? {
         try prepareDirectories()
         try FileStore.ensurePrivateDirectory(recordsDirectory, createParents: false)
         guard var bytes = try FileStore.readPrivateFile(recordsDirectory + "/" + FileStore.fileName(for: account)) else { return nil }
         defer { SecretBytes.wipe(&bytes) }
-        return StoreKind(rawValue: String(decoding: bytes, as: UTF8.self).trimmedLine())
+        return StoreRecord(decoding: bytes)
     }
 
-    public func record(store: StoreKind, account: String) throws(StoreError) {
+    /// Which store holds `account`'s items, as recorded at login.
+    public func recordedStore(account: String) throws(StoreError) -> StoreKind? {
+        try record(account: account)?.store
+    }
+
+    public func record(_ record: StoreRecord, account: String) throws(StoreError) {
         try prepareDirectories()
         try FileStore.ensurePrivateDirectory(recordsDirectory, createParents: false)
-        try FileStore.atomicWrite(Array((store.rawValue + "\n").utf8), to: recordsDirectory + "/" + FileStore.fileName(for: account), directory: recordsDirectory)
+        try FileStore.atomicWrite(record.encoded(), to: recordsDirectory + "/" + FileStore.fileName(for: account), directory: recordsDirectory)
     }
 
     /// Every account that has logged in (and not logged out): the recorded-store files.

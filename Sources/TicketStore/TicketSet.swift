@@ -74,24 +74,38 @@ public struct TicketSet: Sendable, Equatable {
         return secret
     }
 
+    /// Reads a document ``encoded()`` wrote (or any JSON with the same members; unknown members are ignored). With
+    /// ``JSONValue``, not JSONDecoder: this is the per-connection path of `gkpass ticket`.
     public init(decoding secret: SecretBytes) throws(StoreError) {
-        let document: Document
-        do {
-            document = try secret.withUnsafeBytes { try JSONDecoder().decode(Document.self, from: Data($0)) }
-        } catch {
-            throw StoreError(.corrupt, "the stored ticket is not a gkpass ticket document")
+        let notOurs = StoreError(.corrupt, "the stored ticket is not a gkpass ticket document")
+        let root: JSONValue
+        do { root = try secret.withUnsafeBytes { bytes throws(JSONValue.Malformed) in try JSONValue(parsing: bytes) } } catch { throw notOurs }
+        guard let version = root["version"]?.int, let account = root["account"]?.string, let network = root["network"]?.string,
+            let obtainedText = root["obtained"]?.string, let expiresText = root["expires"]?.string,
+            let ticket = root["ticket"]?.string, let profile = root["profile"]?.string, case .object(let members)? = root["cookies"]
+        else { throw notOurs }
+        var cookies: [String: String] = [:]
+        for (name, value) in members {
+            guard let text = value.string else { throw notOurs }
+            cookies[name] = text
         }
-        guard document.version <= Self.currentVersion else {
+        let blobLayout: String?
+        switch root["blob_layout"] {
+        case nil, .null?: blobLayout = nil
+        case .string(let layout)?: blobLayout = layout
+        default: throw notOurs
+        }
+        guard version <= Self.currentVersion else {
             throw StoreError(
-                .corrupt, "the stored ticket is document version \(document.version); this gkpass reads up to \(Self.currentVersion)",
+                .corrupt, "the stored ticket is document version \(version); this gkpass reads up to \(Self.currentVersion)",
                 hint: "upgrade gkpass, or log in again")
         }
-        guard let obtained = Self.parse(document.obtained), let expires = Self.parse(document.expires) else {
+        guard let obtained = Self.parse(obtainedText), let expires = Self.parse(expiresText) else {
             throw StoreError(.corrupt, "the stored ticket has unreadable times")
         }
         self.init(
-            account: document.account, network: document.network, obtained: obtained, expires: expires,
-            ticket: document.ticket, profile: document.profile, cookies: document.cookies, blobLayout: document.blob_layout)
+            account: account, network: network, obtained: obtained, expires: expires,
+            ticket: ticket, profile: profile, cookies: cookies, blobLayout: blobLayout)
     }
 
     /// ISO 8601 UTC with seconds, `Z` suffix: `2026-11-26T13:00:00Z`. Computed by hand (days from civil, H. Hinnant):

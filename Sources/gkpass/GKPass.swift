@@ -37,11 +37,20 @@ struct GKPass: ParsableCommand {
     static func main() {
         // Before anything holds a secret: no core dumps, no same-user ptrace or /proc/PID/mem of this process.
         _ = gk_process_protect_secrets()
+        // The per-connection path ends here, whatever its outcome, without running exit handlers: GLib's worker
+        // thread may still be running GDBus when exit() would tear the process down under it, and the Swift
+        // runtime's teardown frees nothing the kernel does not. Output and diagnostics were written with write(2),
+        // the stores keep no buffers, and secrets were wiped where they were used.
         do {
-            // The per-connection path ends here without running exit handlers: OpenSSL's and GLib's clean-up and
-            // the Swift runtime's teardown cost half a millisecond and free nothing the kernel does not. The output
-            // was written with write(2), the stores keep no buffers, and secrets were wiped where they were used.
             if try TicketCommand.fastPath(CommandLine.arguments.dropFirst()) { Glibc._exit(0) }
+        } catch let error as GKPassError {
+            report(code: error.exitCode.rawValue, message: error.message, hint: error.hint)
+            Glibc._exit(error.exitCode.rawValue)
+        } catch {
+            report(code: GKPassError.ExitCode.failure.rawValue, message: "\(error)", hint: nil)
+            Glibc._exit(GKPassError.ExitCode.failure.rawValue)
+        }
+        do {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as GKPassError {

@@ -3,7 +3,6 @@ import GKPassKit
 import GateKeeper
 import Passport
 import Testing
-import TicketStore
 
 /// Every fuzz seed (Fuzz/Corpus) and every input a fuzzer ever crashed on (Fuzz/Regressions), replayed through the
 /// same calls and properties as the fuzz targets in Fuzz/Sources, without the sanitizer build.
@@ -27,16 +26,9 @@ struct FuzzRegressionTests {
 
     @Test("every fuzz target has seeds")
     func seeds() {
-        for target in ["FuzzAuthEscaping", "FuzzGateKeeperToken", "FuzzPassportBlob", "FuzzIRCXLine", "FuzzPassportHeaders", "FuzzSetCookie", "FuzzChatPage", "FuzzConfig", "FuzzDBusMessage"] {
+        for target in ["FuzzAuthEscaping", "FuzzGateKeeperToken", "FuzzPassportBlob", "FuzzIRCXLine", "FuzzPassportHeaders", "FuzzSetCookie", "FuzzChatPage", "FuzzConfig"] {
             #expect(!Self.inputs(target).isEmpty, "\(target) has no seed in Fuzz/Corpus")
         }
-    }
-
-    @Test("the D-Bus reader of the direct keyring read: framing whole and trickled agree, bodies re-encode")
-    func dbus() {
-        let inputs = Self.inputs("FuzzDBusMessage")
-        #expect(inputs.count >= 6)
-        for (_, bytes) in inputs { DBusFuzzing.check(bytes) }
     }
 
     @Test("GateKeeper parsers: escaping, tokens, blobs, IRCX lines")

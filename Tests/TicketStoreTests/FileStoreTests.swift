@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TicketStore
+@testable import TicketStore
 
 func temporaryRoot() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-store-\(UUID().uuidString)/gkpass").path
@@ -137,6 +137,35 @@ struct TicketSetTests {
         }
     }
 
+    @Test("the reader agrees with JSONDecoder: any string survives, other spellings of the same document decode, unknown members are ignored")
+    func readerAgrees() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1F}", "é", "€", "😀", "\u{2028}", " ", "%"]
+        for _ in 0..<200 {
+            func random() -> String { String((0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }) }
+            var set = sampleSet
+            set.ticket = random()
+            set.profile = random()
+            set.cookies = [random(): random(), "MSNChatNN": random()]
+            set.blobLayout = Bool.random(using: &generator) ? nil : random()
+            #expect(try TicketSet(decoding: set.encoded()) == set)
+        }
+        // Another writer's spelling: other key order, spaces, escaped slashes and letters, null layout, extra members.
+        let other = #"""
+             { "cookies" : { "MSPAuth" : "t\/1" , "A" : "\u00e9\ud83d\ude00" } , "profile":"p", "ticket":"t\/1",
+               "expires":"2027-01-16T08:00:00Z","obtained":"2027-01-15T08:00:00Z","network":"sandbox","account":"a@b.c",
+               "version":1, "blob_layout": null, "future": [1, 2.5e3, {"x": true}, false, null] }
+            """#
+        let decoded = try TicketSet(decoding: SecretBytes(Array(other.utf8)))
+        #expect(decoded.ticket == "t/1" && decoded.cookies == ["MSPAuth": "t/1", "A": "é😀"] && decoded.blobLayout == nil && decoded.account == "a@b.c")
+        let junk = [other + "x", #"{"version":1"#, #"{"a":"\x"}"#, #"{"a":"\ud800"}"#, #"{"a":01}"#, "{\"a\":\"\u{1}\"}",
+                    String(repeating: "[", count: 100) + String(repeating: "]", count: 100), #"{"a" 1}"#, "{,}", "[1,]"]
+        for text in junk {
+            #expect(throws: JSONValue.Malformed.self, "\(text)") { try JSONValue(parsing: Array(text.utf8)) }
+        }
+        #expect(try JSONValue(parsing: Array(#"[1,[],{},""]"#.utf8)) == .array([.number("1"), .array([]), .object([:]), .string("")]))
+    }
+
     @Test("secrets never show in descriptions")
     func noLeaks() {
         #expect(!String(describing: sampleSet.encoded()).contains("ticket"))
@@ -179,6 +208,70 @@ struct SessionBusTests {
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         #expect(SessionBus.address(environment: ["XDG_RUNTIME_DIR": dir]) == "unix:path=\(dir)/bus")
         #expect(SessionBus.address(environment: ["XDG_RUNTIME_DIR": dir], uid: 12345) == nil, "someone else's bus is not ours")
+    }
+
+    @Test("addresses parse into entries with unescaped values; malformed ones do not parse")
+    func addresses() {
+        #expect(SessionBus.entries("unix:path=/run/user/1000/bus") == [.init(transport: "unix", keys: ["path": "/run/user/1000/bus"])])
+        #expect(SessionBus.entries("unix:path=/tmp/a%20b,guid=0123;tcp:host=localhost,port=1")?.map(\.transport) == ["unix", "tcp"])
+        #expect(SessionBus.entries("unix:path=/tmp/a%20b")?.first?.keys["path"] == "/tmp/a b")
+        for bad in ["", "path=/x", ":path=/x", "unix:path", "unix:path=/x%2", "unix:path=/x%zz"] { #expect(SessionBus.entries(bad) == nil, "\(bad)") }
+        #expect(SessionBus.escape("/tmp/a b,c;d") == "/tmp/a%20b%2cc%3bd")
+    }
+
+    /// A listening Unix socket at `path` (or, with `abstract`, under that abstract name), open until the result is closed.
+    static func listen(path: String? = nil, abstract: String? = nil) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let name: [UInt8] = path.map { Array($0.utf8) } ?? ([0] + Array(abstract!.utf8))
+        _ = withUnsafeMutableBytes(of: &address.sun_path) { raw in name.withUnsafeBytes { raw.copyMemory(from: $0) } }
+        let length = socklen_t(path == nil ? MemoryLayout<sa_family_t>.size + name.count : MemoryLayout<sockaddr_un>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        try #require(bound == 0 && Glibc.listen(fd, 4) == 0)
+        return fd
+    }
+
+    @Test("who runs the bus: our own socket passes; another owner, a directory others may write, another transport, none at all do not")
+    func trust() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bus-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o700)
+        let fd = try Self.listen(path: dir + "/bus")
+        defer { close(fd) }
+        #expect(try SessionBus.trusted("unix:path=\(dir)/bus,guid=0123") == "unix:path=\(dir)/bus,guid=0123")
+        // A symlink to it resolves to the socket that was checked.
+        symlink(dir + "/bus", dir + "/link")
+        #expect(try SessionBus.trusted("unix:path=\(dir)/link") == "unix:path=\(dir)/bus")
+
+        func refusal(_ address: String, uid: UInt32? = nil) -> StoreError? {
+            do { _ = try SessionBus.trusted(address, uid: uid) } catch { return error }
+            return nil
+        }
+        // The socket and the listener are ours, not uid 12345's.
+        let other = refusal("unix:path=\(dir)/bus", uid: 12345)
+        #expect(other?.kind == .untrusted && other?.message.contains("belongs to") == true && other?.message.contains("nothing was sent to it") == true, "\(String(describing: other))")
+        chmod(dir, 0o777)
+        let loose = refusal("unix:path=\(dir)/bus")
+        #expect(loose?.kind == .untrusted && loose?.message.contains("which others may write to (mode 777)") == true, "\(String(describing: loose))")
+        chmod(dir, 0o1777)
+        #expect(refusal("unix:path=\(dir)/bus") == nil, "a sticky directory (like /tmp) keeps others from replacing the socket")
+        chmod(dir, 0o700)
+        for address in ["tcp:host=127.0.0.1,port=4444", "nonce-tcp:host=127.0.0.1,port=1", "unixexec:path=/bin/sh", "autolaunch:", "unix:tmpdir=/tmp",
+                        "unix:path=\(dir)/bus;tcp:host=127.0.0.1,port=1"] {
+            let refused = refusal(address)
+            #expect(refused?.kind == .untrusted, "\(address): \(String(describing: refused))")
+        }
+        #expect(refusal("tcp:host=127.0.0.1,port=4444")?.message.contains("uses the tcp: transport") == true)
+        #expect(refusal("unix:path=\(dir)/none")?.kind == .unavailable, "no socket: no bus, which --store auto may step around")
+        // An abstract socket has no owner to check but the listener's credentials.
+        let name = "gkpass-test-\(UUID().uuidString)"
+        let abstract = try Self.listen(abstract: name)
+        defer { close(abstract) }
+        #expect(try SessionBus.trusted("unix:abstract=\(name)") == "unix:abstract=\(name)")
+        let foreign = refusal("unix:abstract=\(name)", uid: 12345)
+        #expect(foreign?.kind == .untrusted && foreign?.message.contains("is run by") == true, "\(String(describing: foreign))")
     }
 
     @Test("with no bus at all the Secret Service store is unavailable, and nothing is launched")

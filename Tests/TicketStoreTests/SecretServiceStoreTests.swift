@@ -28,7 +28,9 @@ struct SecretServiceStoreTests {
         let set = try storedSet(in: store)
         let name = set.account
         let (metadata, secret) = try #require(try store.read(account: name, kind: .ticket))
-        #expect(metadata == set.metadata)
+        var expected = set.metadata
+        expected.expires = nil
+        #expect(metadata == expected, "the expiry is in the document, not in the attributes")
         #expect(try TicketSet(decoding: secret) == set)
         #expect(try store.readSecret(account: name, kind: .ticket)?.copyBytes() == secret.copyBytes(), "the path-only read agrees")
         #expect(try store.readSecret(account: "nobody-\(UUID().uuidString)", kind: .ticket) == nil)
@@ -37,41 +39,79 @@ struct SecretServiceStoreTests {
         newer.expires = Date(timeIntervalSince1970: 1_900_000_000)
         try store.write(newer.metadata, secret: newer.encoded())
         #expect(try TicketSet(decoding: try #require(try store.read(account: name, kind: .ticket)).secret) == newer)
-        #expect(try store.list().filter { $0.account == name }.count == 1, "the older item was removed after the new one was stored")
+        #expect(try store.list().filter { $0.account == name }.count == 1, "one item: the write replaced it")
 
         #expect(try store.delete(account: name, kind: .ticket))
         #expect(try !store.delete(account: name, kind: .ticket))
         #expect(try store.read(account: name, kind: .ticket) == nil)
     }
 
-    @Test("the direct read (GDBus + OpenSSL's key exchange) returns the item libsecret returns, 50 sessions in a row")
-    func directRead() throws {
+    /// What `secret-tool search --all` prints about the gkpass items of `account` (it writes the attributes to
+    /// stderr and the secrets to stdout): one entry per item, each the lines from its `[object path]` on.
+    static func items(of account: String) throws -> [[String]] {
+        let run = try Spawn.run("/usr/bin/secret-tool", ["search", "--all", "service", "gkpass", "account", account], timeout: 30)
+        var entries: [[String]] = []
+        for line in String(decoding: run.stdout + run.stderr, as: UTF8.self).split(separator: "\n").map(String.init) {
+            if line.hasPrefix("[") { entries.append([line]) } else if !entries.isEmpty { entries[entries.count - 1].append(line) }
+        }
+        return entries
+    }
+
+    @Test("a write replaces the account's item in place: the same object, no expires attribute, the new document")
+    func replacedInPlace() throws {
+        let store = try store()
+        var set = try storedSet(in: store)
+        defer { _ = try? store.delete(account: set.account, kind: .ticket) }
+        let before = try Self.items(of: set.account)
+        try #require(before.count == 1, "\(before)")
+        #expect(!before[0].contains { $0.hasPrefix("attribute.expires") }, "the expiry is in the document, not an attribute: \(before[0])")
+        set.expires = Date(timeIntervalSince1970: 1_900_000_000)
+        try store.write(set.metadata, secret: set.encoded())
+        let after = try Self.items(of: set.account)
+        #expect(after.count == 1 && after.first?.first == before[0][0], "replaced in place, not created anew and the old one deleted: \(before) \(after)")
+        #expect(try TicketSet(decoding: try #require(try store.readSecret(account: set.account, kind: .ticket))) == set)
+    }
+
+    @Test("an item written the old way (expires as an attribute) is read, and the first new write replaces it, leaving exactly one")
+    func legacyItem() throws {
+        let store = try store()
+        var set = sampleSet
+        set.account = "legacy-\(UUID().uuidString.prefix(8))@passport.test"
+        defer { _ = try? store.delete(account: set.account, kind: .ticket) }
+        let stored = try Spawn.run(
+            "/usr/bin/secret-tool",
+            ["store", "--label=gkpass ticket (old)", "service", "gkpass", "account", set.account, "network", set.network, "kind", "ticket",
+             "expires", TicketSet.format(set.expires)],
+            input: set.encoded().copyBytes(), timeout: 30)
+        try #require(stored.status == 0, "\(String(decoding: stored.stderr, as: UTF8.self))")
+        #expect(try TicketSet(decoding: try #require(try store.readSecret(account: set.account, kind: .ticket))) == set)
+        let (metadata, _) = try #require(try store.read(account: set.account, kind: .ticket))
+        #expect(metadata.expires == TicketSet.format(set.expires), "the old attribute is still read")
+        #expect(try store.list().contains { $0.account == set.account })
+
+        var newer = set
+        newer.expires = Date(timeIntervalSince1970: 1_900_000_000)
+        try store.write(newer.metadata, secret: newer.encoded())
+        let items = try Self.items(of: set.account)
+        #expect(items.count == 1, "\(items)")
+        #expect(items.first.map { entry in !entry.contains { $0.hasPrefix("attribute.expires") } } == true, "\(items)")
+        #expect(try TicketSet(decoding: try #require(try store.readSecret(account: set.account, kind: .ticket))) == newer)
+    }
+
+    @Test("another network's item, or one another program stored, is replaced by the next write: one item remains")
+    func otherItems() throws {
         let store = try store()
         let set = try storedSet(in: store)
         defer { _ = try? store.delete(account: set.account, kind: .ticket) }
-        let expected = try #require(try store.read(account: set.account, kind: .ticket)).secret.copyBytes()
-        for _ in 0..<50 {
-            guard case .found(let secret) = try store.readSecretDirectly(account: set.account, kind: .ticket) else {
-                Issue.record("the direct read stepped aside for one unlocked item")
-                return
-            }
-            #expect(secret.copyBytes() == expected)
-        }
-        guard case .absent = try store.readSecretDirectly(account: "nobody-\(UUID().uuidString)", kind: .ticket) else {
-            Issue.record("an absent item is not reported as absent")
-            return
-        }
-        // A second item for the account, stored by another client: the direct read steps aside, and libsecret's
-        // read (newest first) still answers.
         let stored = try Spawn.run(
             "/usr/bin/secret-tool", ["store", "--label=second", "service", "gkpass", "account", set.account, "kind", "ticket", "network", "other"],
             input: set.encoded().copyBytes(), timeout: 30)
         #expect(stored.status == 0)
-        guard case .askLibsecret = try store.readSecretDirectly(account: set.account, kind: .ticket) else {
-            Issue.record("two items must go to libsecret's newest-first read")
-            return
-        }
-        #expect(try store.readSecret(account: set.account, kind: .ticket) != nil)
+        #expect(try Self.items(of: set.account).count == 2)
+        #expect(try store.readSecret(account: set.account, kind: .ticket) != nil, "two items: the full read answers, newest first")
+        try store.write(set.metadata, secret: set.encoded())
+        let items = try Self.items(of: set.account)
+        #expect(items.count == 1 && items.first?.contains("attribute.network = \(set.network)") == true, "\(items)")
     }
 
     @Test("secret-tool, an independent client, reads the stored JSON by the documented attributes")
@@ -150,5 +190,36 @@ struct LockedKeyringScenario {
         _ = gk_secret_service_lock_sync(service, list, nil, nil, &error)
         #expect(error == nil)
         #expect(gk_secret_collection_get_locked(collection) != 0)
+    }
+}
+
+/// libsecret's errors are told apart by GError domain and code, never by their text (which GLib translates).
+@Suite("Secret Service error classification")
+struct SecretServiceErrorTests {
+    func classify(_ domain: GQuark, _ code: Int32, _ message: String) -> StoreError {
+        let text = strdup(message)
+        defer { free(text) }
+        var error = GError(domain: domain, code: code, message: text)
+        return SecretServiceStore.translate(&error, doing: "testing", deadline: 5)
+    }
+
+    @Test("cancelled and timed out are timeouts; no owner is no provider; SECRET_ERROR_IS_LOCKED is locked; words decide nothing")
+    func classification() throws {
+        try SecretServiceStore.loadLibrary()
+        #expect(gk_secret_load() == nil)  // this file's table, for the quarks below
+        let io = gk_g_io_error_quark(), dbus = gk_g_dbus_error_quark(), secret = gk_secret_error_get_quark()
+        #expect(classify(io, Int32(G_IO_ERROR_CANCELLED.rawValue), "Operation was cancelled").kind == .timeout)
+        #expect(classify(io, Int32(G_IO_ERROR_TIMED_OUT.rawValue), "x").kind == .timeout)
+        #expect(classify(dbus, Int32(G_DBUS_ERROR_NO_REPLY.rawValue), "x").kind == .timeout)
+        let unknown = classify(dbus, Int32(G_DBUS_ERROR_SERVICE_UNKNOWN.rawValue), "Le nom org.freedesktop.secrets n'est fourni par aucun fichier .service")
+        #expect(unknown.kind == .unavailable && unknown.message.contains("no Secret Service provider"), "\(unknown)")
+        #expect(classify(dbus, Int32(G_DBUS_ERROR_NAME_HAS_NO_OWNER.rawValue), "x").message.contains("no Secret Service provider"))
+        let refused = classify(io, Int32(G_IO_ERROR_CONNECTION_REFUSED.rawValue), "Could not connect: Connection refused")
+        #expect(refused.kind == .unavailable && refused.message.contains("cannot connect to the D-Bus session bus"), "\(refused)")
+        #expect(classify(secret, Int32(SECRET_ERROR_IS_LOCKED.rawValue), "Cannot get secret of a locked object").kind == .locked)
+        #expect(classify(io, Int32(G_IO_ERROR_DBUS_ERROR.rawValue), "GDBus.Error:org.freedesktop.Secret.Error.IsLocked: Cannot get secret").kind == .locked)
+        // The text says "locked" and "ServiceUnknown", the code says neither.
+        let worded = classify(secret, Int32(SECRET_ERROR_PROTOCOL.rawValue), "received an invalid ServiceUnknown reply from a locked keyring")
+        #expect(worded.kind == .unavailable && worded.message.contains("the keyring failed while testing"), "\(worded)")
     }
 }
