@@ -16,7 +16,8 @@ public enum ChatPage {
         while let start = lowered[index...].firstRange(of: open) {
             guard let end = lowered[start.upperBound...].firstIndex(of: UInt8(ascii: ">")) else { break }
             let tag = start.upperBound..<end
-            if let name = attribute("name", in: tag, lowered: lowered, original: html),
+            // A PARAM without a name carries nothing the control could read (fuzzing found `name= value=…`).
+            if let name = attribute("name", in: tag, lowered: lowered, original: html), !name.isEmpty,
                 let value = attribute("value", in: tag, lowered: lowered, original: html), result[name] == nil
             {
                 result[name] = decodeEntities(value)

@@ -120,6 +120,8 @@ struct ChatPageTests {
         #expect(params["Server"] == "127.0.0.1:6667")
         #expect(params["Reversed"] == "v")
         #expect(params["NoValue"] == nil)
+        // A PARAM whose name is empty is no PARAM (found by FuzzChatPage's property check).
+        #expect(ChatPage.params(Array("<param name=\"\" value=x><PARAM NAME='' VALUE=y>".utf8)).isEmpty)
     }
 
     @Test("hostile pages: unterminated tags, huge pages, binary junk", arguments: [
