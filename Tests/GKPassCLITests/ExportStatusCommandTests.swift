@@ -79,8 +79,8 @@ struct ExportStatusCommandTests {
         let usageError = try JSONSerialization.jsonObject(with: Data(usage.stderr.utf8)) as? [String: Any]
         #expect(usage.status == 2 && usageError?["code"] as? Int == 2)
 
-        let short = try TicketCommandTests.loggedIn(["--ticket-lifetime", "1"])
-        Thread.sleep(forTimeInterval: 1.5)
+        let short = try TicketCommandTests.loggedIn()
+        try StoredTicketFile.expire(short.ticketFile)
         let expired = try Self.gkpass(short, ["status"])
         #expect(expired.status == 4 && String(decoding: expired.stdout, as: UTF8.self).contains("(EXPIRED)"))
     }

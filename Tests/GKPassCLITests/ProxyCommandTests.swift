@@ -261,9 +261,9 @@ struct ProxyCommandTests {
 
     @Test("an expired ticket with a remembered password is refreshed before the client's upstream logs in")
     func refreshesFirst() throws {
-        let context = try Context(["--ticket-lifetime", "3"])
+        let context = try Context()
         #expect(try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file", "--remember-password"], keyring: false).status == 0)
-        Thread.sleep(forTimeInterval: 3.5)
+        try StoredTicketFile.expire(context.ticketFile)
         let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
         let client = try LineSocket(port: proxy.port)
         client.send("NICK a")
