@@ -2,17 +2,19 @@
 // gkpass: Microsoft Passport / GateKeeper credentials for MSN Chat (IRCX) revival networks, on Linux.
 //
 // Layout and import rules: ../shared/docs/design.md §2. Imports only go downward:
-// gkpass -> GKPassKit -> {Passport, TicketStore, GateKeeper} -> C shims. The sandbox may use GateKeeper only.
+// gkpass -> GKPassKit -> {Passport, TicketStore, GateKeeper} -> CLoader. The sandbox may use GateKeeper only.
 import PackageDescription
 
-/// Where libsecret's and GLib's headers live, for every module that imports CSecret or a module that does
-/// (TicketStore's clients load its C dependencies too): `pkg-config --cflags libsecret-1` on Debian/Ubuntu (both
-/// multiarch triples), Fedora and Arch. Given by hand because a pkgConfig entry would also link the libraries,
-/// which gkpass loads on first use instead (Sources/CSecret/shim.h). Fuzz/Package.swift repeats the list.
-let keyringHeaders: [SwiftSetting] = [
+/// Where libsecret's and GLib's headers live: `pkg-config --cflags libsecret-1` on Debian/Ubuntu (both multiarch
+/// triples), Fedora and Arch. Given by hand because a pkgConfig entry would also link the libraries, which gkpass
+/// loads on first use instead (Sources/CLoader). CLoader's header includes libsecret's, so every module that imports
+/// CLoader, or a module that does (Passport, TicketStore and their clients), needs them. Fuzz/Package.swift repeats
+/// the list.
+let keyringHeaderPaths = [
     "/usr/include/libsecret-1", "/usr/include/glib-2.0", "/usr/lib/x86_64-linux-gnu/glib-2.0/include",
     "/usr/lib/aarch64-linux-gnu/glib-2.0/include", "/usr/lib64/glib-2.0/include", "/usr/lib/glib-2.0/include",
-].map { .unsafeFlags(["-Xcc", "-I" + $0]) }
+]
+let keyringHeaders: [SwiftSetting] = keyringHeaderPaths.map { .unsafeFlags(["-Xcc", "-I" + $0]) }
 
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -43,17 +45,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
-        // Thin C shims: a module map and one header of static inline wrappers each (style.md §6, "For gkpass" 12).
-        // libcurl is dlopen()ed on first use, not linked (see its shim.h): no pkgConfig, so no -lcurl; the
-        // header comes from libcurl4-openssl-dev in the default include path.
-        .systemLibrary(
-            name: "CCurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]),
-        // libsecret (with GLib) is dlopen()ed on first use too (see its shim.h). No pkgConfig: pkg-config would add
-        // -lsecret-1 -lgio-2.0 ... to every binary; the headers come from `keyringHeaders` below instead.
-        .systemLibrary(
-            name: "CSecret",
-            providers: [.apt(["libsecret-1-dev"])]),
+        // The one C loader (design.md §2): dlopen()s libcurl and libsecret/GLib on first use, once each, resolves
+        // every symbol at load, names the missing library and Debian package, and carries an ELF .note.dlopen per
+        // library; Swift calls its gk_* functions (one table per library, in curl.c and secret.c). Nothing is
+        // linked: no pkgConfig, so no -lcurl or -lsecret-1. Headers: libcurl4-openssl-dev (default include path)
+        // and libsecret-1-dev (`keyringHeaderPaths`).
+        .target(
+            name: "CLoader",
+            cSettings: [.unsafeFlags(keyringHeaderPaths.map { "-I" + $0 })]),
         // prctl(PR_SET_DUMPABLE) and RLIMIT_CORE for the gkpass process (libc only; no library to link).
         .systemLibrary(name: "CProcess"),
         // Pure protocol core: no sockets, files, clocks or globals, and no library loaded at run time (HMAC-MD5 is
@@ -65,12 +64,12 @@ let package = Package(
         // swift-crypto keys the -v trace's fingerprints (HMAC-SHA256 under a per-run random key, Redaction).
         .target(
             name: "Passport",
-            dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: strict),
+            dependencies: ["CLoader", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict + keyringHeaders),
 
         // Where tickets live: the Secret Service (every call through libsecret, after checking who runs the bus)
         // and a private file store, with per-account locks.
-        .target(name: "TicketStore", dependencies: ["CSecret"], swiftSettings: strict + keyringHeaders),
+        .target(name: "TicketStore", dependencies: ["CLoader"], swiftSettings: strict + keyringHeaders),
 
         // The use cases the CLI composes.
         .target(
@@ -124,14 +123,14 @@ let package = Package(
 
         .testTarget(
             name: "GateKeeperTests", dependencies: ["GateKeeper", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .testTarget(name: "ShimTests", dependencies: ["CCurl", "CSecret"], swiftSettings: strict + keyringHeaders),
+        .testTarget(name: "ShimTests", dependencies: ["CLoader"], swiftSettings: strict + keyringHeaders),
         // Helpers shared by the end-to-end suites: start the real sandbox, run curl, talk raw IRCX.
         .target(name: "GKPassTestSupport", path: "Tests/Support"),
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
-        .testTarget(name: "PassportTests", dependencies: ["Passport", "CCurl", "GKPassTestSupport"]),
-        .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CSecret", "GKPassTestSupport"], swiftSettings: keyringHeaders),
+        .testTarget(name: "PassportTests", dependencies: ["Passport", "CLoader", "GKPassTestSupport"], swiftSettings: keyringHeaders),
+        .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CLoader", "GKPassTestSupport"], swiftSettings: keyringHeaders),
         .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport", "TicketStore"], swiftSettings: strict + keyringHeaders),
-        .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "Passport", "GKPassTestSupport"]),
+        .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "Passport", "GKPassTestSupport"], swiftSettings: keyringHeaders),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,8 +3,8 @@
 // needs libFuzzer: scripts/fuzz builds it with --sanitize=fuzzer --sanitize=address and runs each target.
 import PackageDescription
 
-/// libsecret's and GLib's headers for the targets that reach TicketStore (its C shim includes them); the same list
-/// as keyringHeaders in ../Package.swift, which says why it is given by hand.
+/// libsecret's and GLib's headers for the targets that reach Passport or TicketStore (the CLoader header they import
+/// includes libsecret's); the same list as keyringHeaders in ../Package.swift, which says why it is given by hand.
 let keyringHeaders: [SwiftSetting] = [
     "/usr/include/libsecret-1", "/usr/include/glib-2.0", "/usr/lib/x86_64-linux-gnu/glib-2.0/include",
     "/usr/lib/aarch64-linux-gnu/glib-2.0/include", "/usr/lib64/glib-2.0/include", "/usr/lib/glib-2.0/include",
@@ -18,9 +18,9 @@ let package = Package(
         .executableTarget(name: "FuzzGateKeeperToken", dependencies: [.product(name: "GateKeeper", package: "gkpass")]),
         .executableTarget(name: "FuzzPassportBlob", dependencies: [.product(name: "GateKeeper", package: "gkpass")]),
         .executableTarget(name: "FuzzIRCXLine", dependencies: [.product(name: "GateKeeper", package: "gkpass")]),
-        .executableTarget(name: "FuzzPassportHeaders", dependencies: [.product(name: "Passport", package: "gkpass")]),
-        .executableTarget(name: "FuzzSetCookie", dependencies: [.product(name: "Passport", package: "gkpass")]),
-        .executableTarget(name: "FuzzChatPage", dependencies: [.product(name: "Passport", package: "gkpass")]),
+        .executableTarget(name: "FuzzPassportHeaders", dependencies: [.product(name: "Passport", package: "gkpass")], swiftSettings: keyringHeaders),
+        .executableTarget(name: "FuzzSetCookie", dependencies: [.product(name: "Passport", package: "gkpass")], swiftSettings: keyringHeaders),
+        .executableTarget(name: "FuzzChatPage", dependencies: [.product(name: "Passport", package: "gkpass")], swiftSettings: keyringHeaders),
         .executableTarget(name: "FuzzConfig", dependencies: [.product(name: "GKPassKit", package: "gkpass")], swiftSettings: keyringHeaders),
     ],
     swiftLanguageModes: [.v6]

@@ -149,7 +149,7 @@ extension GKPassError {
         let code: ExitCode
         switch error.kind {
         case .rejected: code = .reauthenticate
-        case .unreachable, .network, .tls, .server, .unreadable, .redirectLoop: code = .network
+        case .unreachable, .network, .tls, .server, .unreadable, .redirectLoop, .library: code = .network
         case .configuration: code = .usage
         }
         self.init(code, "\(error.message) while \(doing)", hint: error.hint, transient: error.isTransient)

@@ -1,4 +1,4 @@
-internal import CCurl
+internal import CLoader
 
 /// One HTTP request as the login flows build it.
 public struct HTTPRequest: Sendable {
@@ -83,7 +83,7 @@ public final class HTTPClient {
 
     public init(options: Options) throws(PassportError) {
         if let failure = gk_curl_load() {
-            throw PassportError(.configuration, "cannot load libcurl (\(String(cString: failure)))", hint: "install libcurl4 (apt install libcurl4)")
+            throw PassportError(.library, String(cString: failure), hint: "apt install libcurl4 (or your distribution's libcurl 7.85 or later)")
         }
         guard let handle = gk_curl_easy_init() else { throw PassportError(.network, "libcurl could not start (out of memory?)") }
         self.handle = handle
@@ -111,7 +111,7 @@ public final class HTTPClient {
         guard ok else {
             gk_curl_easy_cleanup(handle)
             errorBuffer.deallocate()
-            throw PassportError(.configuration, "libcurl refused a required option (is it older than 7.85?)")
+            throw PassportError(.library, "libcurl.so.4 refused a required option (built without HTTPS?)", hint: "apt install libcurl4 (or your distribution's libcurl 7.85 or later)")
         }
     }
 

@@ -20,6 +20,9 @@ public struct PassportError: Error, Sendable, Equatable, CustomStringConvertible
         case unreadable
         /// Too many redirects (exit 7, never retried).
         case redirectLoop
+        /// libcurl could not be loaded, or lacks what gkpass needs: the message names the library and the package to
+        /// install (exit 7, like every failure of a network command; retrying does not help).
+        case library
         /// The caller asked for something impossible: a bad URL, a missing setting (exit 2).
         case configuration
     }

@@ -1,4 +1,4 @@
-internal import CCurl
+internal import CLoader
 
 /// The parts of an http(s) URL the login flows need, parsed by bytes (no Foundation URL, which normalises).
 public struct PassportURL: Equatable, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-internal import CSecret
+internal import CLoader
 internal import Glibc
 
 /// Tickets in the desktop keyring through libsecret (design.md §6). Every Secret Service call goes through libsecret:
@@ -49,10 +49,10 @@ public final class SecretServiceStore: TicketStore {
         return service
     }
 
-    /// Loads libsecret and GLib (once per process; this file's table of their functions, see CSecret/shim.h).
+    /// Loads libsecret and GLib (once per process, for every caller: Sources/CLoader).
     static func loadLibrary() throws(StoreError) {
         if let why = gk_secret_load() {
-            throw StoreError(.unavailable, "cannot load libsecret (\(String(cString: why)))", hint: "install libsecret-1-0, or use --store file")
+            throw StoreError(.unavailable, String(cString: why), hint: "apt install libsecret-1-0 libglib2.0-0, or use --store file")
         }
         // libsecret registers its D-Bus error names (org.freedesktop.Secret.Error.IsLocked, …) with GDBus when its
         // error domain is first asked for; before any call, so that a locked item comes back as SECRET_ERROR_IS_LOCKED.

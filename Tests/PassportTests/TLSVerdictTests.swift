@@ -1,4 +1,4 @@
-import CCurl
+import CLoader
 import Testing
 @testable import Passport
 

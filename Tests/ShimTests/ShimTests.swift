@@ -1,9 +1,9 @@
-import CCurl
-import CSecret
+import CLoader
 import Testing
 
-/// The system-library shims link, and the libraries behind them are the ones gkpass needs.
-@Suite("C shims")
+/// The C loader (Sources/CLoader) loads the libraries gkpass needs, and they are the flavours it needs. Its tables are
+/// shared by every caller: this module loads through the same gk_curl_load()/gk_secret_load() as Passport and TicketStore.
+@Suite("C loader")
 struct ShimTests {
     @Test("libcurl is the OpenSSL flavour with TLS support (libcurl4-openssl-dev)")
     func curlHasOpenSSL() throws {

@@ -1,4 +1,4 @@
-import CSecret
+import CLoader
 import GKPassTestSupport
 import Foundation
 import Testing
@@ -178,7 +178,6 @@ struct LockedKeyringScenario {
 
     /// Locks the default collection through libsecret, as a screen locker would.
     func lockDefaultCollection() throws {
-        // This module's own table of libsecret functions (each module that includes CSecret's header has one).
         #expect(gk_secret_load() == nil)
         var error: UnsafeMutablePointer<GError>? = nil
         let service = try #require(gk_secret_service_get_sync(SECRET_SERVICE_LOAD_COLLECTIONS, nil, &error))
@@ -206,7 +205,6 @@ struct SecretServiceErrorTests {
     @Test("cancelled and timed out are timeouts; no owner is no provider; SECRET_ERROR_IS_LOCKED is locked; words decide nothing")
     func classification() throws {
         try SecretServiceStore.loadLibrary()
-        #expect(gk_secret_load() == nil)  // this file's table, for the quarks below
         let io = gk_g_io_error_quark(), dbus = gk_g_dbus_error_quark(), secret = gk_secret_error_get_quark()
         #expect(classify(io, Int32(G_IO_ERROR_CANCELLED.rawValue), "Operation was cancelled").kind == .timeout)
         #expect(classify(io, Int32(G_IO_ERROR_TIMED_OUT.rawValue), "x").kind == .timeout)
