@@ -54,7 +54,11 @@ public enum StoredTicket {
             if password { removed = try store.delete(account: account, kind: .password) || removed }
             if try ladder.fileStore.defaultAccount() == account { try ladder.fileStore.clearDefaultAccount() }
             let keepsPassword = password ? false : try store.read(account: account, kind: .password) != nil
-            if !keepsPassword { try ladder.fileStore.forgetRecord(account: account) }
+            if !keepsPassword {
+                try ladder.fileStore.forgetRecord(account: account)
+                // Nothing of the account is left: neither is its lock file.
+                lock.removeFile()
+            }
             return removed
         } catch { throw GKPassError(store: error) }
     }

@@ -62,6 +62,7 @@ public final class FileStore: TicketStore, Sendable {
     /// Creates (0700) or checks the root and its subdirectories.
     func prepareDirectories() throws(StoreError) {
         try Self.ensurePrivateDirectory(root, createParents: true)
+        try Self.checkParent(of: root)
         try Self.ensurePrivateDirectory(itemsDirectory, createParents: false)
         try Self.ensurePrivateDirectory(locksDirectory, createParents: false)
     }
@@ -81,6 +82,28 @@ public final class FileStore: TicketStore, Sendable {
             throw StoreError(.io, "cannot create \(path): \(errorText())")
         }
         try checkPrivate(path, directory: true)
+    }
+
+    /// The directory above the store (`$XDG_STATE_HOME`, `~/.local/state`) must be controlled by the user or root
+    /// alone, like the store: whoever can rename entries in it can swap the store for theirs. A symlink there is
+    /// followed only when it is the user's or root's; a directory others can write is refused unless sticky.
+    static func checkParent(of path: String) throws(StoreError) {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+        let parent = String(path[..<slash])
+        var link = stat(), target = stat()
+        guard lstat(parent, &link) == 0, stat(parent, &target) == 0 else { return }
+        let me = getuid()
+        if link.st_mode & S_IFMT == S_IFLNK, link.st_uid != me, link.st_uid != 0 {
+            throw StoreError(.unsafe, "\(parent) (above the store) is a symlink owned by uid \(link.st_uid), not you; refusing to use the store through it")
+        }
+        guard target.st_uid == me || target.st_uid == 0 else {
+            throw StoreError(.unsafe, "\(parent) (above the store) belongs to uid \(target.st_uid), not you; refusing to use the store in it",
+                hint: "set XDG_STATE_HOME to a directory of your own")
+        }
+        guard target.st_mode & 0o022 == 0 || target.st_mode & S_ISVTX != 0 else {
+            throw StoreError(.unsafe, "\(parent) (above the store) is writable by others (mode \(String(target.st_mode & 0o777, radix: 8))); refusing to use the store in it",
+                hint: "chmod go-w \(parent)")
+        }
     }
 
     /// Refuses anything that is a symlink, the wrong type, not ours, or readable by group or others.

@@ -81,7 +81,10 @@ struct TicketCommandTests {
         try StoredTicketFile.expire(context.ticketFile)
         let expired = try Self.gkpass(context, ["ticket"])
         #expect(expired.status == 4 && expired.stderr.contains("expired"), "\(expired.stderr)")
+        #expect(FileManager.default.fileExists(atPath: context.state + "/gkpass/locks/demo@passport.test.lock"))
         #expect(try Self.gkpass(context, ["logout"]).status == 0)
+        // Nothing of the account is left, its lock file included.
+        #expect(!FileManager.default.fileExists(atPath: context.state + "/gkpass/locks/demo@passport.test.lock"))
         #expect(try Self.gkpass(context, ["logout", "demo@passport.test"]).status == 0)
         let gone = try Self.gkpass(context, ["ticket", "demo@passport.test"])
         #expect(gone.status == 3 && gone.stderr.contains("no ticket"))

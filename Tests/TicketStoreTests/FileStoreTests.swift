@@ -15,6 +15,44 @@ let sampleSet = TicketSet(
 
 @Suite("File store")
 struct FileStoreTests {
+    @Test("the directory above the store must be yours or root's and not writable by others (sticky is fine)")
+    func parent() throws {
+        let root = temporaryRoot()
+        let parent = String(root[..<root.lastIndex(of: "/")!])
+        let store = FileStore(root: root)
+        try store.write(sampleSet.metadata, secret: sampleSet.encoded())
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        chmod(parent, 0o777)
+        #expect { _ = try store.read(account: "alice@passport.test", kind: .ticket) } throws: {
+            ($0 as? StoreError)?.kind == .unsafe && "\($0)".contains("writable by others")
+        }
+        chmod(parent, 0o1777)
+        #expect(try store.read(account: "alice@passport.test", kind: .ticket) != nil)
+        chmod(parent, 0o755)
+        if getuid() == 0 {
+            chown(parent, 65534, 65534)
+            #expect { _ = try store.read(account: "alice@passport.test", kind: .ticket) } throws: { "\($0)".contains("belongs to uid 65534") }
+            chown(parent, 0, 0)
+        }
+    }
+
+    @Test("a lock whose file a logout removed while it was awaited locks the new file, not the unlinked one")
+    func lockFileRemoved() throws {
+        let root = temporaryRoot()
+        let store = FileStore(root: root)
+        defer { try? FileManager.default.removeItem(atPath: String(root[..<root.lastIndex(of: "/")!])) }
+        let path = root + "/locks/alice@passport.test.lock"
+        do {
+            let held = try AccountLock(store: store, account: "alice@passport.test", timeout: 1)
+            #expect(FileManager.default.fileExists(atPath: path))
+            held.removeFile()
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+        let again = try AccountLock(store: store, account: "alice@passport.test", timeout: 1)
+        #expect(FileManager.default.fileExists(atPath: path), "a new lock file")
+        withExtendedLifetime(again) {}
+    }
+
     @Test("write, read back, replace, list, delete; directory 0700 and files 0600")
     func roundTrip() throws {
         let root = temporaryRoot()
