@@ -1,5 +1,6 @@
 internal import Glibc
 public import GateKeeper
+internal import TicketStore
 
 /// `${XDG_CONFIG_HOME:-~/.config}/gkpass/config.toml` (or `$GKPASS_CONFIG`): the networks a user has besides the
 /// built-in `sandbox` (design.md §7). Every unknown key and bad value is reported as `PATH:LINE: what is wrong`,
@@ -92,20 +93,7 @@ public struct NetworkConfig: Sendable, Equatable {
         var directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         if directory.isEmpty { directory = "/" }
         for _ in 0..<2 {
-            var link = stat(), target = stat()
-            guard lstat(directory, &link) == 0, stat(directory, &target) == 0 else { return }
-            let me = getuid()
-            if link.st_mode & S_IFMT == S_IFLNK, link.st_uid != me, link.st_uid != 0 {
-                throw GKPassError(.unsafe, "\(directory) (above \(path)) is a symlink owned by uid \(link.st_uid), not you; refusing to read networks through it")
-            }
-            guard target.st_uid == me || target.st_uid == 0 else {
-                throw GKPassError(.unsafe, "\(directory) (above \(path)) belongs to uid \(target.st_uid), not you; refusing to read networks through it")
-            }
-            guard target.st_mode & 0o022 == 0 || target.st_mode & S_ISVTX != 0 else {
-                throw GKPassError(
-                    .unsafe, "\(directory) (above \(path)) is writable by others (mode \(String(target.st_mode & 0o777, radix: 8))); whoever can write it decides where your password goes",
-                    hint: "chmod go-w \(directory)")
-            }
+            do { try FileStore.checkControlled(directory, above: path) } catch { throw GKPassError(store: error) }
             guard directory != "/", let slash = directory.lastIndex(of: "/") else { return }
             directory = slash == directory.startIndex ? "/" : String(directory[..<slash])
         }

@@ -85,24 +85,28 @@ public final class FileStore: TicketStore, Sendable {
     }
 
     /// The directory above the store (`$XDG_STATE_HOME`, `~/.local/state`) must be controlled by the user or root
-    /// alone, like the store: whoever can rename entries in it can swap the store for theirs. A symlink there is
-    /// followed only when it is the user's or root's; a directory others can write is refused unless sticky.
+    /// alone, like the store: whoever can rename entries in it can swap the store for theirs.
     static func checkParent(of path: String) throws(StoreError) {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
-        let parent = String(path[..<slash])
+        try checkControlled(String(path[..<slash]), above: "the store")
+    }
+
+    /// Refuses (`.unsafe`) a directory that someone other than the user or root controls: a symlink they own, a
+    /// directory they own, or one others can write that is not sticky (`/tmp` is fine). `above` says what it holds,
+    /// for the message. A directory that does not exist is no one's. Also checks config.toml's directories.
+    public static func checkControlled(_ directory: String, above: String) throws(StoreError) {
         var link = stat(), target = stat()
-        guard lstat(parent, &link) == 0, stat(parent, &target) == 0 else { return }
+        guard lstat(directory, &link) == 0, stat(directory, &target) == 0 else { return }
         let me = getuid()
         if link.st_mode & S_IFMT == S_IFLNK, link.st_uid != me, link.st_uid != 0 {
-            throw StoreError(.unsafe, "\(parent) (above the store) is a symlink owned by uid \(link.st_uid), not you; refusing to use the store through it")
+            throw StoreError(.unsafe, "\(directory) (above \(above)) is a symlink owned by uid \(link.st_uid), not you; refusing to go through it")
         }
         guard target.st_uid == me || target.st_uid == 0 else {
-            throw StoreError(.unsafe, "\(parent) (above the store) belongs to uid \(target.st_uid), not you; refusing to use the store in it",
-                hint: "set XDG_STATE_HOME to a directory of your own")
+            throw StoreError(.unsafe, "\(directory) (above \(above)) belongs to uid \(target.st_uid), not you; refusing to go through it")
         }
         guard target.st_mode & 0o022 == 0 || target.st_mode & S_ISVTX != 0 else {
-            throw StoreError(.unsafe, "\(parent) (above the store) is writable by others (mode \(String(target.st_mode & 0o777, radix: 8))); refusing to use the store in it",
-                hint: "chmod go-w \(parent)")
+            throw StoreError(.unsafe, "\(directory) (above \(above)) is writable by others (mode \(String(target.st_mode & 0o777, radix: 8))); whoever can write it could swap what is in it",
+                hint: "chmod go-w \(directory)")
         }
     }
 
