@@ -14,6 +14,17 @@ struct IRCXRoomTests {
     static func harness() -> Harness { Harness(SandboxConfiguration(ircxPort: 6667, accounts: [.demo, alice, bob])) }
 
     /// A Passport member registered with NICK/USER (or the cookie when `cookie`); its welcome lines taken.
+    /// Alice (the room's owner: she joined first) and Bob in %#Room, with the JOIN lines already taken.
+    static func aliceAndBobInRoom() throws -> (Harness, IRCXSession, RecordingConnection, IRCXSession, RecordingConnection) {
+        let h = harness()
+        let (a, ac) = try member(h, alice)
+        let (b, bc) = try member(h, bob)
+        h.feed(a, "JOIN %#Room")
+        h.feed(b, "JOIN %#Room")
+        _ = ac.take(); _ = bc.take()
+        return (h, a, ac, b, bc)
+    }
+
     static func member(_ h: Harness, _ account: SandboxAccount, cookie: Bool = false, ircvers: Bool = false) throws -> (IRCXSession, RecordingConnection) {
         let (s, c) = h.connect()
         if ircvers { h.feed(s, "IRCVERS IRC8 MSN-OCX!9.02.0310.2401 EN-US") }
@@ -97,12 +108,7 @@ struct IRCXRoomTests {
 
     @Test("PART with and without a reason, as every member sees it")
     func partReasons() throws {
-        let h = Self.harness()
-        let (a, ac) = try Self.member(h, Self.alice)
-        let (b, bc) = try Self.member(h, Self.bob)
-        h.feed(a, "JOIN %#Room")
-        h.feed(b, "JOIN %#Room")
-        _ = ac.take(); _ = bc.take()
+        let (h, a, ac, b, bc) = try Self.aliceAndBobInRoom()
         h.feed(b, "PART %#Room :gone fishing")
         #expect(bc.take() == [":Bob!0000000000000B0B@GateKeeperPassport PART %#Room :gone fishing"])
         #expect(ac.take() == [":Bob!0000000000000B0B@GateKeeperPassport PART %#Room :gone fishing"])
@@ -117,12 +123,7 @@ struct IRCXRoomTests {
 
     @Test("TOPIC: members may not set it (482), the owner may; every member sees it; joiners get 332 and 333; 331 when none")
     func topic() throws {
-        let h = Self.harness()
-        let (a, ac) = try Self.member(h, Self.alice)
-        let (b, bc) = try Self.member(h, Self.bob)
-        h.feed(a, "JOIN %#Room")
-        h.feed(b, "JOIN %#Room")
-        _ = ac.take(); _ = bc.take()
+        let (h, a, ac, b, bc) = try Self.aliceAndBobInRoom()
         h.feed(b, "TOPIC %#Room")
         #expect(bc.take() == [":127.0.0.1 331 Bob %#Room :No topic is set"])
         h.feed(b, "TOPIC %#Room :mine now")
@@ -189,12 +190,7 @@ struct IRCXRoomTests {
 
     @Test("PROP on a room: the owner sets TOPIC, ONJOIN and the keys; 818/819; 908 where a member may not; HOSTKEY makes a host")
     func roomProperties() throws {
-        let h = Self.harness()
-        let (a, ac) = try Self.member(h, Self.alice)
-        let (b, bc) = try Self.member(h, Self.bob)
-        h.feed(a, "JOIN %#Room")
-        h.feed(b, "JOIN %#Room")
-        _ = ac.take(); _ = bc.take()
+        let (h, a, ac, b, bc) = try Self.aliceAndBobInRoom()
 
         h.feed(a, "PROP %#Room ONJOIN :Be nice in here")
         #expect(ac.take() == [":Alice!00000000000A11CE@GateKeeperPassport PROP %#Room ONJOIN :Be nice in here"])
