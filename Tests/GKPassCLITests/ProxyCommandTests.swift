@@ -113,8 +113,7 @@ struct ProxyCommandTests {
         try? FileManager.default.removeItem(atPath: home)
     }
 
-    @Test("irssi in tmux joins %#TheLobby (an MSN room name, thanks to the proxy's 005) and chats with a guest both ways",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/irssi") && FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux")))
+    @Test("irssi in tmux joins %#TheLobby (an MSN room name, thanks to the proxy's 005) and chats with a guest both ways")
     func irssi() throws {
         let context = try Self.loggedIn()
         let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
