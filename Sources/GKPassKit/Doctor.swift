@@ -56,7 +56,7 @@ public struct Doctor {
                 checks.append(Check("session bus", error.kind == .untrusted ? .failed : .warning, "\(address) (\(source)): \(error.message)", fix: error.hint))
             }
         } else {
-            checks.append(Check("session bus", .warning, "none (no DBUS_SESSION_BUS_ADDRESS, no $XDG_RUNTIME_DIR/bus); tickets go to the file store",
+            checks.append(Check("session bus", .warning, "none (no DBUS_SESSION_BUS_ADDRESS, and no socket of yours at \(environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 + "/bus" } ?? "/run/user/\(getuid())/bus (XDG_RUNTIME_DIR is unset)")); tickets go to the file store",
                 fix: "on a desktop, log in to the graphical session; on a server the file store is the right place"))
         }
 

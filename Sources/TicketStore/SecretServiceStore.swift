@@ -24,8 +24,11 @@ public final class SecretServiceStore: TicketStore {
     public init(environment: [String: String], deadline: Double = 5) throws(StoreError) {
         self.deadline = deadline
         guard let address = SessionBus.address(environment: environment) else {
+            // Name the socket that was looked for, as it was looked for: XDG_RUNTIME_DIR may be unset (cron).
+            let runtime = environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            let looked = runtime.map { "$XDG_RUNTIME_DIR/bus (\($0)/bus)" } ?? "/run/user/\(getuid())/bus (XDG_RUNTIME_DIR is unset)"
             throw StoreError(
-                .unavailable, "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus is missing",
+                .unavailable, "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and \(looked) is not your socket",
                 hint: "log in to a desktop session, or use --store file")
         }
         let checked = try SessionBus.trusted(address)

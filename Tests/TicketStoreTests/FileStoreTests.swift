@@ -229,6 +229,18 @@ struct AccountLockTests {
 
 @Suite("Session bus discovery")
 struct SessionBusTests {
+    @Test("no bus: the message names the socket that was looked for, also when XDG_RUNTIME_DIR is unset (cron)")
+    func noBusMessage() {
+        #expect { _ = try SecretServiceStore(environment: ["XDG_RUNTIME_DIR": "/nonexistent-gkpass-rt"]) } throws: {
+            "\($0)".contains("$XDG_RUNTIME_DIR/bus (/nonexistent-gkpass-rt/bus) is not your socket")
+        }
+        if SessionBus.address(environment: [:]) == nil {
+            #expect { _ = try SecretServiceStore(environment: [:]) } throws: {
+                "\($0)".contains("/run/user/\(getuid())/bus (XDG_RUNTIME_DIR is unset)")
+            }
+        }
+    }
+
     @Test("an explicit address wins; otherwise the user's $XDG_RUNTIME_DIR/bus socket; otherwise none")
     func discovery() throws {
         #expect(SessionBus.address(environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=/x"]) == "unix:path=/x")
