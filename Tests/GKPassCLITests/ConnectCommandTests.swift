@@ -14,20 +14,7 @@ struct ConnectCommandTests {
         let context = try Context(arguments)
         let login = try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"], keyring: false)
         #expect(login.status == 0, "\(login.stderr)")
-        let endpoints = context.sandbox.endpoints
-        var config = ""
-        for version in 1...3 {
-            config += """
-                [networks.v\(version)]
-                flow = "web"
-                login_url = "\(endpoints["web_login_url"] as! String)"
-                chat_room_url = "\(endpoints["chat_site_url"] as! String)"
-                ca_file = "\(context.sandbox.caFile)"
-                server = "127.0.0.1:\(context.sandbox.ircxPort)"
-                gatekeeper_version = \(version)
-
-                """
-        }
+        let config = (1...3).map { context.sandbox.webNetworkTable("v\($0)", extra: ["gatekeeper_version = \($0)"]) }.joined()
         let path = context.state + "-config.toml"
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         var environment = context.environment(keyring: false)
@@ -98,16 +85,9 @@ struct ConnectCommandTests {
         // Listed in servers, the host is tried (and, nothing listening there, cannot be reached).
         var listed = environment
         let path = context.state + "-servers.toml"
-        try """
-            [networks.listed]
-            flow = "web"
-            login_url = "\(context.sandbox.endpoints["web_login_url"] as! String)"
-            chat_room_url = "\(context.sandbox.endpoints["chat_site_url"] as! String)"
-            ca_file = "\(context.sandbox.caFile)"
-            server = "127.0.0.1:\(context.sandbox.ircxPort)"
-            directory = "127.0.0.1:\(context.sandbox.ircxPort)"
-            servers = ["127.0.0.1", "127.0.0.5"]
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        try context.sandbox.webNetworkTable(
+            "listed", extra: ["directory = \"127.0.0.1:\(context.sandbox.ircxPort)\"", "servers = [\"127.0.0.1\", \"127.0.0.5\"]"]
+        ).write(toFile: path, atomically: true, encoding: .utf8)
         listed["GKPASS_CONFIG"] = path
         let tried = try Self.connect(["--network", "listed", "--room", "%#Elsewhere"], listed)
         #expect(tried.status == 7 && !tried.stderr.contains("not one of") && tried.stderr.contains("127.0.0.5"), "\(tried.stderr)")

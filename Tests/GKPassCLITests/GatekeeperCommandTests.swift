@@ -38,16 +38,22 @@ struct GatekeeperCommandTests {
         #expect(passport.stdout == Array("AUTH GateKeeperPassport I :GKSSP\\0\\0\\0\u{2}\\0\\0\\0\u{1}\\0\\0\\0\r\n".utf8))
     }
 
-    @Test("respond reproduces the worked message-3 example byte for byte")
-    func workedExample() throws {
-        let line = Self.challengeLine("GateKeeper", version: 3, challenge: [1, 2, 3, 4, 5, 6, 7, 8])
+    /// protocol.md §6's worked message-3 example (challenge 01..08, host localhost, that GUID) challenged as
+    /// `version`, answered by the binary: the challenge line, the result, and the answer token in hex.
+    static func workedExample(version: UInt32) throws -> (line: [UInt8], result: Binary.Result, token: String) {
+        let line = challengeLine("GateKeeper", version: version, challenge: [1, 2, 3, 4, 5, 6, 7, 8])
         let result = try Binary.run(
             "gkpass", ["gatekeeper", "respond", "--host", "localhost", "--guid", "D6976AC3-D30A-4249-B168-07102BBA1896"],
             input: line)
         #expect(result.status == 0, "\(result.stderr)")
-        let token = try Self.answerToken(result.stdout, package: "GateKeeper")
-        #expect(token.map { String(format: "%02x", $0) }.joined()
-            == "474b5353500000000300000003000000279a49b56166014bbdaf9a4263124877c36a97d60ad34942b16807102bba1896")
+        let token = try answerToken(result.stdout, package: "GateKeeper")
+        return (line, result, token.map { String(format: "%02x", $0) }.joined())
+    }
+
+    @Test("respond reproduces the worked message-3 example byte for byte")
+    func workedExample() throws {
+        let (_, result, token) = try Self.workedExample(version: 3)
+        #expect(token == "474b5353500000000300000003000000279a49b56166014bbdaf9a4263124877c36a97d60ad34942b16807102bba1896")
         // The 0x0A inside the GUID goes on the wire as \n.
         #expect(String(decoding: result.stdout, as: UTF8.self).contains("\\n"))
     }
@@ -95,14 +101,8 @@ struct GatekeeperCommandTests {
     @Test("a version 4 challenge gets the version 3 answer with 4 in its header (irc7-sspi, vortex-sspi), byte for byte")
     func version4() throws {
         // The worked example of protocol.md §6 (challenge 01..08, host localhost, that GUID), challenged as version 4.
-        let line = Self.challengeLine("GateKeeper", version: 4, challenge: [1, 2, 3, 4, 5, 6, 7, 8])
-        let result = try Binary.run(
-            "gkpass", ["gatekeeper", "respond", "--host", "localhost", "--guid", "D6976AC3-D30A-4249-B168-07102BBA1896"],
-            input: line)
-        #expect(result.status == 0, "\(result.stderr)")
-        let token = try Self.answerToken(result.stdout, package: "GateKeeper")
-        #expect(token.map { String(format: "%02x", $0) }.joined()
-            == "474b5353500000000400000003000000279a49b56166014bbdaf9a4263124877c36a97d60ad34942b16807102bba1896")
+        let (line, _, token) = try Self.workedExample(version: 4)
+        #expect(token == "474b5353500000000400000003000000279a49b56166014bbdaf9a4263124877c36a97d60ad34942b16807102bba1896")
         // Like version 3, it cannot be answered without the host.
         let hostless = try Binary.run("gkpass", ["gatekeeper", "respond", "--guid", "D6976AC3D30A4249B16807102BBA1896"], input: line)
         #expect(hostless.status == 2 && hostless.stderr.contains("version 4"), "\(hostless.stderr)")

@@ -16,19 +16,7 @@ struct PassportSlicesCommandTests {
         let context = try Context(arguments)
         let login = try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"], keyring: false)
         #expect(login.status == 0, "\(login.stderr)")
-        var config = ""
-        for (name, slices) in [("ocx", nil), ("oneline", "one-line")] as [(String, String?)] {
-            config += """
-                [networks.\(name)]
-                flow = "web"
-                login_url = "\(context.sandbox.endpoints["web_login_url"] as! String)"
-                chat_room_url = "\(context.sandbox.endpoints["chat_site_url"] as! String)"
-                ca_file = "\(context.sandbox.caFile)"
-                server = "127.0.0.1:\(context.sandbox.ircxPort)"
-
-                """
-            if let slices { config += "passport_slices = \"\(slices)\"\n" }
-        }
+        let config = context.sandbox.webNetworkTable("ocx") + context.sandbox.webNetworkTable("oneline", extra: ["passport_slices = \"one-line\""])
         let path = context.state + "-config.toml"
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         var environment = context.environment(keyring: false)

@@ -23,6 +23,16 @@ public final class SandboxProcess: @unchecked Sendable {
     public var caFile: String { endpoints["ca_file"] as! String }
     public var ircxPort: Int { (endpoints["ircx"] as! [String: Any])["port"] as! Int }
 
+    /// A `[networks.NAME]` table of config.toml for this sandbox: the web flow, its CA and its IRCX server, then
+    /// `extra` lines (`gatekeeper_version = 2`, `passport_slices = "one-line"`, …).
+    public func webNetworkTable(_ name: String, extra: [String] = []) -> String {
+        ([
+            "[networks.\(name)]", "flow = \"web\"", "login_url = \"\(endpoints["web_login_url"] as! String)\"",
+            "chat_room_url = \"\(endpoints["chat_site_url"] as! String)\"", "ca_file = \"\(caFile)\"",
+            "server = \"127.0.0.1:\(ircxPort)\"",
+        ] + extra).joined(separator: "\n") + "\n\n"
+    }
+
     public init(_ arguments: [String] = []) throws {
         stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-sandbox-test-\(UUID().uuidString)").path
         logFile = stateDirectory + ".log"
