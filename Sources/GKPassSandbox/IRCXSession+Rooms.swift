@@ -55,7 +55,12 @@ extension IRCXSession {
     /// irc7's JOIN does (`GetChannelByName(…) ?? CreateChannel(…)`), even when the directory would put it on
     /// another server: no source says what MSN's own servers did with a JOIN for a room they did not host, and
     /// irc7 (one server) has no such notion, so the room is local and is another room than the directory's.
-    /// A key equal to OWNERKEY or HOSTKEY makes the joiner owner or host. Replies: the JOIN to every member, then
+    /// A key equal to OWNERKEY or HOSTKEY makes the joiner owner or host. Keys are a comma list like the rooms:
+    /// `JOIN %#A,%#B keyA,keyB` gives the n-th key to the n-th room (RFC 2812 §3.2.1; ozjd's IRC8.mrc [S3] rewrites
+    /// every outgoing JOIN that way, with each room's saved OWNERKEY or HOSTKEY in its place, an empty one for a
+    /// room without), and a single key with no comma goes to every room, as irc7's Join.cs hands its one `key` to
+    /// each (MSNLD/irc7 `Irc/Commands/Join.cs` [S5]). Parameters after the key are ignored, as irc7 reads only the
+    /// first two. Replies: the JOIN to every member, then
     /// (for an owner or host) the server's `MODE +q`/`+o`, 332 and 333 when there is a topic, 353/366 with
     /// prefixes, and the ONJOIN text as `:<room> PRIVMSG <room> :<text>` to the joiner alone.
     func join(_ message: IRCXMessage) {
@@ -63,8 +68,10 @@ extension IRCXSession {
             numeric("461", "JOIN", "Not enough parameters")
             return
         }
-        let key = message.parameters.count > 1 ? message.parameters[1] : nil
-        for room in list.split(separator: UInt8(ascii: ",")).map(Array.init) {
+        let keys = Self.joinKeys(message.parameters.count > 1 ? message.parameters[1] : nil)
+        for (index, room) in list.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map(Array.init).enumerated() {
+            if room.isEmpty { continue }  // `JOIN %#A,,%#B`: irc7 drops empty names (RemoveEmptyEntries)
+            let key = keys.count == 1 ? keys[0] : (keys.indices.contains(index) ? keys[index] : nil)
             guard Self.isValidRoom(room) else {
                 numeric("403", [room, Self.bytes("No such channel")])
                 continue
@@ -97,6 +104,12 @@ extension IRCXSession {
                 }
             }
         }
+    }
+
+    /// The keys of a JOIN, by position; an empty entry (`,key2`) is no key for that room.
+    static func joinKeys(_ parameter: [UInt8]?) -> [[UInt8]?] {
+        guard let parameter, !parameter.isEmpty else { return [] }
+        return parameter.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { $0.isEmpty ? nil : Array($0) }
     }
 
     /// `PART <rooms> [:reason]`: `:<user> PART <room>`, or `… PART <room> :<reason>` when one is given, to every

@@ -29,6 +29,8 @@ public final class IRCXSession {
     var ticketTimestamp: String?
     var registered = false
     var usedRegistrationCookie = false
+    /// A ROLE cookie with a staff type (A, S or G) was accepted: irc7's Guide level and above.
+    var isStaff = false
     var rooms: [[UInt8]] = []
     public private(set) var isClosed = false
 
@@ -268,6 +270,15 @@ public final class IRCXSession {
             numeric("431", "No nickname given")
             return
         }
+        // A Passport member's nickname is the one the registration gave; once registered it is theirs for the
+        // session: `:srv 439 <nick> <wanted> :Nick name changes not permitted.` Guests and staff (Guide and above)
+        // may change. irc7-com/irc7 `Irc/Commands/Nick.cs` (HandleRegNicknameChange: `!guest && !oper` ->
+        // IRCX_ERR_NONICKCHANGES_439, checked before the nickname itself; commit 3ca507f) and its `Raws.cs` for the
+        // line. protocol.md does not cover NICK after registration.
+        if registered && identity?.package != .gateKeeper && !isStaff {
+            numeric("439", [candidate, Array("Nick name changes not permitted.".utf8)])
+            return
+        }
         setNick(candidate)
     }
 
@@ -397,6 +408,7 @@ public final class IRCXSession {
                 numeric("906", "ROLE", "Bad value")
                 return
             }
+            isStaff = true
         default:
             numeric("906", [message.parameters[1], Array("Bad value".utf8)])
         }
