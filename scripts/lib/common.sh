@@ -36,7 +36,7 @@ require_swift() {
 
 # Packages the build needs (the C libraries behind the shims) and the tests need (headless keyring, oracles).
 BUILD_PACKAGES=(pkg-config libcurl4-openssl-dev libsecret-1-dev)
-TEST_PACKAGES=(ca-certificates openssl gnome-keyring libsecret-tools dbus-daemon dbus-bin python3 python3-cryptography curl wget weechat-headless irssi bash zsh fish tmux)
+TEST_PACKAGES=(ca-certificates openssl gnome-keyring libsecret-tools dbus-daemon dbus-bin python3 python3-cryptography curl wget weechat-headless weechat-plugins irssi bash zsh fish tmux)
 
 # quiet_build ARGS...: swift build, showing its output only when it fails. (SwiftPM warns about the -pthread that
 # glib's pkg-config file adds for libsecret; the warning is harmless and would bury the demo's output.)
