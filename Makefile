@@ -56,7 +56,7 @@ install: release
 	install -m 0644 completions/_gkpass completions/_gkpass-sandbox $(DESTDIR)$(ZSHDIR)/
 	install -m 0644 completions/gkpass.fish completions/gkpass-sandbox.fish $(DESTDIR)$(FISHDIR)/
 	install -m 0644 contrib/systemd/gkpass-refresh.service contrib/systemd/gkpass-refresh.timer $(DESTDIR)$(UNITDIR)/
-	install -m 0644 README.md docs/benchmarks.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 README.md docs/benchmarks.md docs/irc-clients.md $(DESTDIR)$(DOCDIR)/
 	install -m 0755 contrib/examples/gatekeeper-guest.sh $(DESTDIR)$(DOCDIR)/examples/
 
 uninstall:
