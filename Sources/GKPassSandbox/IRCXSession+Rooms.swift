@@ -97,7 +97,7 @@ extension IRCXSession {
                     numeric("332", [joined.name, topic.text])
                     numeric("333", [joined.name, topic.setter, Self.bytes(String(topic.time))], trailing: false)
                 }
-                numeric("353", [Self.bytes("="), joined.name, Array(joined.names.joined(separator: [0x20]))])
+                namesReply(room: joined.name, names: joined.names)
                 numeric("366", [joined.name, Self.bytes("End of /NAMES list.")])
                 if let onJoin = joined.onJoin {
                     send(outbound(from: joined.name, "PRIVMSG", [joined.name, onJoin]))
@@ -132,6 +132,30 @@ extension IRCXSession {
         }
     }
 
+    /// The longest 353 line sent, CRLF included: RFC 1459's 512, which every IRC client reads.
+    static let maximumNamesLine = 512
+
+    /// `:srv 353 <nick> = <room> :<names>` in as many lines as it takes to keep each within
+    /// ``maximumNamesLine``, as irc7-com/irc7's later `Irc/Commands/Names.cs` batches its 353s to the server's
+    /// message length. One line for a room of 200 would be 2 KB, longer than the 1,024 bytes IRCX servers read and
+    /// than what a bridge relaying it to an IRC client may pass on.
+    func namesReply(room: [UInt8], names: [[UInt8]]) {
+        let fixed = 1 + server.count + 5 + nickOrStar.count + 3 + room.count + 2 + 2  // ":srv 353 nick = room :" + CRLF
+        let room = room
+        var batch: [[UInt8]] = [], length = 0
+        for name in names {
+            let added = (batch.isEmpty ? 0 : 1) + name.count
+            if !batch.isEmpty && fixed + length + added > Self.maximumNamesLine {
+                numeric("353", [Self.bytes("="), room, Array(batch.joined(separator: [0x20]))])
+                batch = []
+                length = 0
+            }
+            length += (batch.isEmpty ? 0 : 1) + name.count
+            batch.append(name)
+        }
+        if !batch.isEmpty { numeric("353", [Self.bytes("="), room, Array(batch.joined(separator: [0x20]))]) }
+    }
+
     /// `NAMES <rooms>`: 353 with every member's prefix (`.` owner, `@` host, `+` voice) and 366; 403 for a room
     /// this server does not have (irc7's Names.cs).
     func names(_ message: IRCXMessage) {
@@ -144,7 +168,7 @@ extension IRCXSession {
                 numeric("403", [room, Self.bytes("No such channel")])
                 continue
             }
-            numeric("353", [Self.bytes("="), view.name, Array(view.names.joined(separator: [0x20]))])
+            namesReply(room: view.name, names: view.names)
             numeric("366", [view.name, Self.bytes("End of /NAMES list.")])
         }
     }

@@ -127,3 +127,27 @@ struct IRCXFidelityTests {
         #expect(c.take() == [":Alice!00000000000A11CE@GateKeeperPassport NICK :GuideAlice"])
     }
 }
+
+extension IRCXFidelityTests {
+    @Test("a room of 120: NAMES comes in several 353 lines of at most 512 bytes, every member once, then one 366")
+    func bigRoomNames() throws {
+        let accounts = (1...120).map { SandboxAccount(member: "m\($0)@passport.test", password: "p", nickname: "Member\($0)", puid: String(format: "%016X", $0)) }
+        let h = Harness(SandboxConfiguration(ircxPort: 6667, accounts: accounts))
+        var sessions: [(IRCXSession, RecordingConnection)] = []
+        for account in accounts {
+            let member = try IRCXRoomTests.member(h, account)
+            h.feed(member.0, "JOIN %#Big")
+            sessions.append(member)
+        }
+        let (last, lc) = sessions[sessions.count - 1]
+        let joinReply = lc.takeBytes()
+        h.feed(last, "NAMES %#Big")
+        for reply in [joinReply, lc.takeBytes()] {
+            let names = reply.filter { String(decoding: $0, as: UTF8.self).contains(" 353 ") }
+            #expect(names.count > 1 && names.allSatisfy { $0.count + 2 <= 512 }, "\(names.map(\.count))")
+            let listed = names.flatMap { String(decoding: $0, as: UTF8.self).split(separator: ":").last!.split(separator: " ").map(String.init) }
+            #expect(listed.count == 120 && Set(listed).count == 120 && listed.first == ".Member1", "\(listed.prefix(3))")
+            #expect(reply.filter { String(decoding: $0, as: UTF8.self).contains(" 366 ") }.count == 1)
+        }
+    }
+}
