@@ -96,6 +96,8 @@ public struct BridgeRouter {
         var queuedBytes = 0
         /// Its welcome and MOTD go to the client: the home server's first registration only.
         var showsWelcome = false
+        /// The client was told why reconnecting fails (``BridgeRouter/openFailed(_:reason:now:tell:)``).
+        var told = false
     }
 
     struct Room {
@@ -444,6 +446,7 @@ public struct BridgeRouter {
         let reconnected = upstream.link != .opening
         upstream.link = .open
         upstream.failures = 0
+        upstream.told = false
         upstream.lastHeard = now
         upstream.pinged = false
         let queued = upstream.queued
@@ -471,7 +474,9 @@ public struct BridgeRouter {
 
     /// An upstream could not be opened. The first time: its rooms' JOINs fail alone (437). Reconnecting: the next
     /// attempt after the backoff.
-    public mutating func openFailed(_ id: UpstreamID, reason: String, now: Double) -> [Output] {
+    /// `tell`: a reason the client must hear while reconnecting (the server refused the ticket: it says what to run),
+    /// told once per loss.
+    public mutating func openFailed(_ id: UpstreamID, reason: String, now: Double, tell: String? = nil) -> [Output] {
         guard var upstream = upstreams[id] else { return [] }
         if upstream.link == .opening && id != Self.home {
             var out: [Output] = [.log("cannot open \(upstream.endpoint): \(reason)")]
@@ -487,8 +492,13 @@ public struct BridgeRouter {
         upstream.failures += 1
         let delay = Self.backoff(failures: upstream.failures, jitter: jitter(), maximum: configuration.maximumBackoff)
         upstream.link = .reconnecting(at: now + delay)
+        var out: [Output] = [.log("cannot reconnect to \(upstream.endpoint): \(reason); next try in \(Int(delay.rounded())) s")]
+        if let tell, !upstream.told {
+            upstream.told = true
+            out += notice(nil, "cannot reconnect to \(upstream.endpoint): \(tell)")
+        }
         upstreams[id] = upstream
-        return [.log("cannot reconnect to \(upstream.endpoint): \(reason); next try in \(Int(delay.rounded())) s")] + checkQuit()
+        return out + checkQuit()
     }
 
     /// An upstream's connection broke or closed. Its rooms are rejoined once it is back; the client is told, per room.
@@ -631,7 +641,9 @@ public struct BridgeRouter {
             if parameters.last == Array(Self.keepAliveToken.utf8) { return [] }
             return isHome ? [.client(line)] : []
         case "ERROR":
-            // The upstream is closing; what the client hears of it is the NOTICE per room when the close comes.
+            // The home server's answer to the client's QUIT is the client's too; any other ERROR means an upstream
+            // is closing, and what the client hears of that is the NOTICE per room when the close comes.
+            if quitSent && isHome { return [.client(line)] }
             return [.log("\(upstream.endpoint) said: \(String(decoding: parameters.last ?? [], as: UTF8.self))")]
         case "JOIN":
             guard let name = parameters.first else { return [.client(line)] }

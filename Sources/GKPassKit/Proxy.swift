@@ -516,7 +516,8 @@ final class ProxySession: @unchecked Sendable {
     final class Mailbox: @unchecked Sendable {
         enum Message {
             case opened(BridgeRouter.UpstreamID, Connect.Opened)
-            case openFailed(BridgeRouter.UpstreamID, String)
+            /// Why; and what the client must be told (the ticket was refused: run gkpass login).
+            case openFailed(BridgeRouter.UpstreamID, String, tell: String?)
             case found(String, Network.Endpoint)
             case notFound(String, String, permanent: Bool)
         }
@@ -566,8 +567,10 @@ final class ProxySession: @unchecked Sendable {
         }
         switch attempt {
         case .opened(let opened, _, _): return .opened(id, opened)
-        case .rejected(let message): return .openFailed(id, "\(message); run gkpass login \(member) for a new ticket")
-        case .failed(let message): return .openFailed(id, message)
+        case .rejected(let message):
+            let advice = "the server refused the ticket; run gkpass login \(member) for a new one"
+            return .openFailed(id, "\(message); run gkpass login \(member) for a new ticket", tell: advice)
+        case .failed(let message): return .openFailed(id, message, tell: nil)
         }
     }
 
@@ -710,7 +713,7 @@ final class ProxySession: @unchecked Sendable {
                     links[id] = opened.connection
                     toServer[id] = OutboundQueue(limit: proxy.maximumQueuedToServer)
                     perform(router.opened(id, lines: opened.linesSinceRegistration, now: now))
-                case .openFailed(let id, let reason): perform(router.openFailed(id, reason: reason, now: now))
+                case .openFailed(let id, let reason, let tell): perform(router.openFailed(id, reason: reason, now: now, tell: tell))
                 case .found(let room, let endpoint): perform(router.found(room: room, at: endpoint))
                 case .notFound(let room, let reason, let permanent): perform(router.notFound(room: room, reason: reason, permanent: permanent))
                 }

@@ -168,6 +168,9 @@ struct BridgeRouterTests {
         #expect(upstream(&router, 1, ":Demo!0001@GateKeeperPassport NICK Demo2").isEmpty)
         #expect(upstream(&router, 0, ":Demo!0001@GateKeeperPassport NICK Demo2") == ["C :Demo!0001@GateKeeperPassport NICK Demo2"])
         #expect(router.nick == Array("Demo2".utf8))
+        // An ERROR from any server before the client's QUIT is the server closing: the client hears of it per room.
+        #expect(upstream(&router, 0, "ERROR :Closing Link: server going down").isEmpty)
+        #expect(upstream(&router, 1, "ERROR :Closing Link: server going down").isEmpty)
     }
 
     @Test("PINGs from upstreams are answered there; keep-alive PING after silence, its PONG swallowed, the upstream lost after twice")
@@ -209,7 +212,10 @@ struct BridgeRouterTests {
         ])
         #expect(Self.text(router.tick(now: 103.9)).isEmpty)
         #expect(Self.text(router.tick(now: 104)) == ["open 1 127.0.0.1:7001"])
-        _ = router.openFailed(1, reason: "connection refused", now: 104)
+        // A refused ticket is told to the client, once per loss.
+        #expect(Self.text(router.openFailed(1, reason: "910", now: 104, tell: "the server refused the ticket; run gkpass login demo")) == [
+            "C :gkpass NOTICE Demo :gkpass: cannot reconnect to 127.0.0.1:7001: the server refused the ticket; run gkpass login demo",
+        ])
         #expect(Self.text(router.tick(now: 107.9)).isEmpty)
         #expect(Self.text(router.tick(now: 108)) == ["open 1 127.0.0.1:7001"])
         // Back: its welcome swallowed, the room rejoined with its key; the echo of our JOIN becomes a NOTICE.
@@ -285,6 +291,9 @@ struct BridgeRouterTests {
         #expect(client(&router, "QUIT :bye").isEmpty, "waits for %#Late")
         #expect(client(&router, "PRIVMSG %#Lobby :after quit").isEmpty)
         #expect(Self.text(router.found(room: "%#Late", at: Self.home)) == ["U0 JOIN %#Late", "U0 PRIVMSG %#Late :hello", "U0 QUIT :bye", "U1 QUIT :bye", "quit"])
+        // The home server's ERROR after our QUIT is the client's; another server's is not.
+        #expect(upstream(&router, 0, "ERROR :Closing Link: Demo (bye)") == ["C ERROR :Closing Link: Demo (bye)"])
+        #expect(upstream(&router, 1, "ERROR :Closing Link: Demo (bye)").isEmpty)
         // After QUIT nothing reconnects.
         #expect(Self.text(router.lost(1, reason: "closed", now: 3)).isEmpty)
         #expect(Self.text(router.tick(now: 500)).isEmpty)
