@@ -250,9 +250,10 @@ public struct Proxy: Sendable {
                 }
             }
             log("client \(number) connected from \(peer)", true)
+            // The log line goes first: once the refusal is sent the client may look for it.
             if let refusal {
-                Self.refuseAndClose(client, refusal)
                 log("client \(number) disconnected: refused, \(refusal)", true)
+                Self.refuseAndClose(client, refusal)
                 continue
             }
             let admitted = clients.mutex.locked { () -> Bool in
@@ -262,8 +263,8 @@ public struct Proxy: Sendable {
             }
             guard admitted else {
                 let reason = "too many clients (at most \(maximumClients))"
-                Self.refuseAndClose(client, reason)
                 log("client \(number) disconnected: refused, \(reason)", true)
+                Self.refuseAndClose(client, reason)
                 continue
             }
             let session = ProxySession(proxy: self, client: client, number: number, log: log)
