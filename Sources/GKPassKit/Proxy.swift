@@ -519,7 +519,8 @@ final class ProxySession: @unchecked Sendable {
             case opened(BridgeRouter.UpstreamID, Connect.Opened)
             /// Why; and what the client must be told (the ticket was refused: run gkpass login).
             case openFailed(BridgeRouter.UpstreamID, String, tell: String?)
-            case found(String, Network.Endpoint)
+            /// The room's server, and the addresses its name resolves to.
+            case found(String, Network.Endpoint, [SocketAddress])
             case notFound(String, String, permanent: Bool)
         }
         let mutex = PThreadMutex()
@@ -581,12 +582,32 @@ final class ProxySession: @unchecked Sendable {
         case .failure(let failure): return .notFound(room, failure.message, permanent: false)
         case .success(let (connect, network)):
             guard let directory = network.directory else { return .notFound(room, "network \(network.name) has no directory", permanent: true) }
-            do { return .found(room, try connect.find(room: room, directory: directory, trace: nil)) } catch {
+            do {
+                let endpoint = try connect.find(room: room, directory: directory, trace: nil)
+                return .found(room, endpoint, Self.resolve(endpoint))
+            } catch {
                 // The directory refused to place it (702, a FINDS error): no such room. Anything else (no
                 // connection, a server outside the network): not now.
                 return .notFound(room, error.message, permanent: error.exitCode == .failure)
             }
         }
+    }
+
+    /// The addresses `endpoint` resolves to (empty when it does not), to tell an open upstream under another name.
+    static func resolve(_ endpoint: Network.Endpoint) -> [SocketAddress] {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list) == 0 else { return [] }
+        defer { freeaddrinfo(list) }
+        var addresses: [SocketAddress] = []
+        var next = list
+        while let entry = next {
+            if let address = Proxy.socketAddress(entry.pointee.ai_addr, length: entry.pointee.ai_addrlen) { addresses.append(address) }
+            next = entry.pointee.ai_next
+        }
+        return addresses
     }
 
     /// At most this many upstream opens and directory questions run at once for one client.
@@ -715,7 +736,14 @@ final class ProxySession: @unchecked Sendable {
                     toServer[id] = OutboundQueue(limit: proxy.maximumQueuedToServer)
                     perform(router.opened(id, lines: opened.linesSinceRegistration, now: now))
                 case .openFailed(let id, let reason, let tell): perform(router.openFailed(id, reason: reason, now: now, tell: tell))
-                case .found(let room, let endpoint): perform(router.found(room: room, at: endpoint))
+                case .found(let room, let endpoint, let addresses):
+                    // The directory names servers by address, the network's config perhaps by name: a room on a
+                    // server already open under another name goes there, not through a second login as the same
+                    // user (which the server would end as a nickname collision).
+                    let open = links.sorted { $0.key < $1.key }.first { _, connection in
+                        SocketOwner.address(connection.descriptor, peer: true).map { addresses.contains($0) } ?? false
+                    }
+                    perform(router.found(room: room, at: open?.value.endpoint ?? endpoint))
                 case .notFound(let room, let reason, let permanent): perform(router.notFound(room: room, reason: reason, permanent: permanent))
                 }
             }

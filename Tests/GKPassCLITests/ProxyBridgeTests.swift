@@ -118,4 +118,29 @@ struct ProxyBridgeTests {
         client.send("PING :alive")
         #expect(client.expect("PONG") == ":127.0.0.1 PONG 127.0.0.1 :alive")
     }
+
+    @Test("a room the directory places by address on the server the config names by host name is joined over the same upstream, not a second login")
+    func sameServerUnderAnotherName() throws {
+        // The servers hash `localhost` in GateKeeper v3 answers: a second login as 127.0.0.1 would be refused.
+        let context = try LoginCommandTests.Context(["--server-name", "localhost"])
+        #expect(try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"], keyring: false).status == 0)
+        let port = context.sandbox.ircxPort
+        let table = context.sandbox.webNetworkTable("aliased").replacingOccurrences(
+            of: "server = \"127.0.0.1:\(port)\"",
+            with: "server = \"localhost:\(port)\"\ndirectory = \"localhost:\(port)\"\nservers = [\"localhost\", \"127.0.0.1\"]")
+        let path = context.state + "-config.toml"
+        try table.write(toFile: path, atomically: true, encoding: .utf8)
+        var environment = context.environment(keyring: false)
+        environment["GKPASS_CONFIG"] = path
+        let proxy = try ProxyProcess(["--network", "aliased"], environment: environment)
+        let client = try LineSocket(port: proxy.port)
+        client.send("NICK someone")
+        client.send("USER u 0 * :u")
+        #expect(client.expect(" 376 ") != nil, "\(proxy.stderr)")
+        client.send("JOIN #here")
+        let joined = Self.lines(client, until: "#here")
+        #expect(joined?.last?.hasPrefix(":Demo!") == true && joined?.last?.contains("JOIN") == true, "\(joined ?? []) \(proxy.stderr)")
+        #expect(proxy.stderr.contains("#here is on localhost:\(port)"), "\(proxy.stderr)")
+        #expect(!proxy.stderr.contains("registered on 127.0.0.1:\(port)"), "\(proxy.stderr)")
+    }
 }
