@@ -271,6 +271,7 @@ public struct Proxy: Sendable {
             Thread.detach {
                 let reason = session.run()
                 log("client \(number) disconnected: \(reason)", true)
+                session.closeClient()
                 clients.mutex.locked { clients.active -= 1 }
             }
         }
@@ -332,7 +333,17 @@ final class ProxySession: @unchecked Sendable {
         _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
     }
 
-    deinit { close(client) }
+    /// Closed when ``run()`` returns, not when the session goes: a worker thread still opening an upstream keeps the
+    /// session alive for up to the timeout, and the client must not wait that long for its close.
+    var clientClosed = false
+
+    func closeClient() {
+        guard !clientClosed else { return }
+        clientClosed = true
+        close(client)
+    }
+
+    deinit { closeClient() }
 
     /// Writes `bytes` to the client within a few seconds; false when it does not take them.
     @discardableResult
