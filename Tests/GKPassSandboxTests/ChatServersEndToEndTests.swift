@@ -88,7 +88,7 @@ struct ChatServersEndToEndTests {
         let help = try Run.program(binary, ["--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         for phrase in ["--chat-servers <n>", "--room <room=index>", "FNV-1a (32-bit)", "chat_servers", "chatN.sandbox.test",
                        "Required: member", "Optional: subscriber", "member, password, nickname and puid required", "1024 *",
-                       "restart-chat INDEX [SECONDS]"] {
+                       "restart-chat INDEX [SECONDS]", "--stdin-commands"] {
             #expect(help.contains(phrase), "\(phrase)")
         }
     }

@@ -36,7 +36,7 @@ public final class SandboxProcess: @unchecked Sendable {
     /// The write end of the sandbox's stdin, for ``command(_:)`` (nil: stdin is /dev/null).
     private var commands: Int32?
 
-    /// `commands`: give the sandbox a stdin pipe for ``restartChat(_:seconds:)``.
+    /// `commands`: give the sandbox a stdin pipe and --stdin-commands, for ``restartChat(_:seconds:)``.
     public init(_ arguments: [String] = [], commands: Bool = false) throws {
         stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-sandbox-test-\(UUID().uuidString)").path
         logFile = stateDirectory + ".log"
@@ -45,7 +45,8 @@ public final class SandboxProcess: @unchecked Sendable {
         let child: Spawn.Child
         do {
             child = try Spawn.start(
-                Self.binDirectory.appendingPathComponent("gkpass-sandbox").path, ["--state-dir", stateDirectory] + arguments,
+                Self.binDirectory.appendingPathComponent("gkpass-sandbox").path,
+                ["--state-dir", stateDirectory] + (commands ? ["--stdin-commands"] : []) + arguments,
                 environment: nil, stdinFD: commands ? input[0] : nil, captureStdout: true, stderrPath: logFile)
         } catch {
             if commands { close(input[0]); close(input[1]) }
