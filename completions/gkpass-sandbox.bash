@@ -163,7 +163,7 @@ _gkpass-sandbox() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(--no-truncate -h --help)
+    local -a non_repeating_flags=(--no-truncate --stdin-commands -h --help)
     local -a repeating_options=(--fault --room)
     local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --passport-slices --passport-dialect --ticket-lifetime --server-name --secret-file --clock-offset --room-server --chat-servers)
     __gkpass-sandbox_offer_flags_options 0

@@ -2,10 +2,11 @@ internal import Glibc
 internal import GateKeeper
 public import TicketStore
 
-/// `gkpass proxy`: a local, plain IRC endpoint for ordinary clients. Each client connection gets its own upstream
-/// connection, logged in with GateKeeperPassport from the stored ticket; after registration every line is relayed
-/// both ways unchanged, except what the proxy must answer itself (CAP, its own keep-alive PONGs) and JOINs that
-/// the network's directory places on another server.
+/// `gkpass proxy`: a local, plain IRC endpoint for ordinary clients, and a bridge: one client connection, as many
+/// upstream connections as its rooms' servers (each logged in with GateKeeperPassport from the stored ticket). The
+/// routing (which line goes where, what the client sees, reconnecting) is ``BridgeRouter``'s; this file holds the
+/// sockets: one thread per client, poll(2) over the client, its upstreams and a pipe from the worker threads that
+/// open upstreams and ask the directory (docs/benchmarks.md says why this is not SwiftNIO).
 ///
 /// Access: only processes of the user who runs the proxy may use it. A loopback TCP client's socket owner is
 /// looked up in the kernel (``SocketOwner``) right after accept, before a byte is read or sent; a Unix socket client
@@ -249,9 +250,10 @@ public struct Proxy: Sendable {
                 }
             }
             log("client \(number) connected from \(peer)", true)
+            // The log line goes first: once the refusal is sent the client may look for it.
             if let refusal {
-                Self.refuseAndClose(client, refusal)
                 log("client \(number) disconnected: refused, \(refusal)", true)
+                Self.refuseAndClose(client, refusal)
                 continue
             }
             let admitted = clients.mutex.locked { () -> Bool in
@@ -261,14 +263,15 @@ public struct Proxy: Sendable {
             }
             guard admitted else {
                 let reason = "too many clients (at most \(maximumClients))"
-                Self.refuseAndClose(client, reason)
                 log("client \(number) disconnected: refused, \(reason)", true)
+                Self.refuseAndClose(client, reason)
                 continue
             }
             let session = ProxySession(proxy: self, client: client, number: number, log: log)
             Thread.detach {
                 let reason = session.run()
                 log("client \(number) disconnected: \(reason)", true)
+                session.closeClient()
                 clients.mutex.locked { clients.active -= 1 }
             }
         }
@@ -311,7 +314,8 @@ public struct Proxy: Sendable {
     }
 }
 
-/// One client connection and its upstream. Confined to its own thread.
+/// One client connection and its upstreams. Confined to its own thread, but for the worker threads it starts, which
+/// only read `proxy` and call `log`.
 final class ProxySession: @unchecked Sendable {
     let proxy: Proxy
     let client: Int32
@@ -319,7 +323,6 @@ final class ProxySession: @unchecked Sendable {
     let log: Proxy.Log
     var clientFramer = IRCXLineFramer(maximumLineLength: 1024)
     static let serverName = "gkpass"
-    static let keepAliveToken = "gkpass-keepalive"
 
     init(proxy: Proxy, client: Int32, number: Int, log: @escaping Proxy.Log) {
         self.proxy = proxy
@@ -330,7 +333,17 @@ final class ProxySession: @unchecked Sendable {
         _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
     }
 
-    deinit { close(client) }
+    /// Closed when ``run()`` returns, not when the session goes: a worker thread still opening an upstream keeps the
+    /// session alive for up to the timeout, and the client must not wait that long for its close.
+    var clientClosed = false
+
+    func closeClient() {
+        guard !clientClosed else { return }
+        clientClosed = true
+        close(client)
+    }
+
+    deinit { closeClient() }
 
     /// Writes `bytes` to the client within a few seconds; false when it does not take them.
     @discardableResult
@@ -442,45 +455,14 @@ final class ProxySession: @unchecked Sendable {
             attempt = login(member)
         }
         switch attempt {
-        case .opened(var opened, let connect, let network):
+        case .opened(let opened, _, let network):
             log("client \(number): \(member) connected to \(opened.connection.endpoint)", false)
-            var isupport = ISupport(network: network.name)
-            for line in opened.linesSinceRegistration.flatMap({ isupport.pass($0) }) {
-                guard sendClient(line + [0x0D, 0x0A]) else { return "the client stopped reading" }
-            }
-            return relay(&opened, connect: connect, network: network, nick: clientNick, isupport: isupport)
+            return bridge(home: opened, network: network, member: member, nick: clientNick)
         case .rejected(let message):
             // The server's words first (they may say the blob was sliced the wrong way), then what to do.
             return refuse("\(message); run gkpass login \(member) for a new ticket", nick: clientNick)
         case .failed(let message):
             return refuse(message, nick: clientNick)
-        }
-    }
-
-    /// What an IRC client must know to use MSN rooms, which the original servers never said (they send no 005):
-    /// `%#Name` and `%&Name` are channels, `.` is the IRCX owner. One 005 goes right after the server's 004, with
-    /// the server's own prefix; a server that does send 005 keeps its lines, and ours follows them, refining its
-    /// tokens rather than losing them. Pure: welcome lines in, welcome lines out.
-    struct ISupport {
-        let tokens: [String]
-        var sent = false
-
-        init(network: String) {
-            tokens = ["CHANTYPES=%#&", "PREFIX=(qov).@+", "NETWORK=\(network.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })",
-                      "CASEMAPPING=ascii", "CHANNELLEN=200", "NICKLEN=64", "IRCX"]
-        }
-
-        /// `line`, followed by our 005 when it is the server's 004 (once).
-        mutating func pass(_ line: [UInt8]) -> [[UInt8]] {
-            guard !sent, let message = try? IRCXMessage(parsing: line), message.numeric == 4 else { return [line] }
-            sent = true
-            guard let isupport = try? IRCXMessage(
-                prefix: message.prefix ?? Array("gkpass".utf8), command: Array("005".utf8),
-                parameters: [message.parameters.first ?? Array("*".utf8)] + tokens.map { Array($0.utf8) }
-                    + [Array("are supported by this server (gkpass proxy)".utf8)],
-                forcesTrailing: true)
-            else { return [line] }
-            return [line, Array(isupport.serialized().dropLast(2))]
         }
     }
 
@@ -491,8 +473,8 @@ final class ProxySession: @unchecked Sendable {
         case failed(String)
     }
 
-    /// Reads the stored ticket and logs in upstream with it.
-    func login(_ member: String) -> Attempt {
+    /// The account's stored ticket as a Connect (read afresh each time: a refresh in between is picked up).
+    func connect(_ member: String) -> Result<(Connect, Network), LoginFailure> {
         let ladder = StoreLadder(environment: proxy.environment)
         let set: TicketSet
         let network: Network
@@ -500,12 +482,25 @@ final class ProxySession: @unchecked Sendable {
             set = try StoredTicket.read(account: member, ladder: ladder, now: Int64(time(nil)))
             network = try Network.named(proxy.networkName ?? set.network, environment: proxy.environment)
         } catch {
-            return .failed(error.message + (error.hint.map { " (\($0))" } ?? ""))
+            return .failure(LoginFailure(message: error.message + (error.hint.map { " (\($0))" } ?? "")))
         }
-        guard let first = network.server ?? network.directory else { return .failed("network \(network.name) has no IRCX server") }
         var connect = Connect(network: network, server: nil, room: nil, identity: .passport(set))
         connect.timeout = proxy.timeout
-        do { return .opened(try connect.open(first, goal: .register, trace: nil), connect, network) } catch {
+        return .success((connect, network))
+    }
+
+    struct LoginFailure: Error { var message: String }
+
+    /// Reads the stored ticket and logs in upstream with it: to `endpoint`, else the network's home server.
+    func login(_ member: String, endpoint: Network.Endpoint? = nil) -> Attempt {
+        let connect: Connect
+        let network: Network
+        switch self.connect(member) {
+        case .success(let pair): (connect, network) = pair
+        case .failure(let failure): return .failed(failure.message)
+        }
+        guard let target = endpoint ?? network.server ?? network.directory else { return .failed("network \(network.name) has no IRCX server") }
+        do { return .opened(try connect.open(target, goal: .register, trace: nil), connect, network) } catch {
             if error.exitCode == .reauthenticate { return .rejected(error.message) }
             return .failed(error.message)
         }
@@ -529,111 +524,249 @@ final class ProxySession: @unchecked Sendable {
         }
     }
 
-    /// Relays lines both ways until either side closes; returns why. Lines wait in two bounded queues, written as
-    /// each socket takes them: a side that stops reading never stalls the other, and one that falls more than its
-    /// queue's limit behind ends the client's connection.
-    func relay(_ upstream: inout Connect.Opened, connect: Connect, network: Network, nick: String, isupport: ISupport) -> String {
-        var isupport = isupport
-        var joined = false
-        var lastHeard = ChatConnection.now()
-        var pinged = false
-        var quitting: Double?
+    /// What the worker threads hand back to the poll loop: a result, and a byte on a pipe the loop polls.
+    final class Mailbox: @unchecked Sendable {
+        enum Message {
+            case opened(BridgeRouter.UpstreamID, Connect.Opened)
+            /// Why; and what the client must be told (the ticket was refused: run gkpass login).
+            case openFailed(BridgeRouter.UpstreamID, String, tell: String?)
+            /// The room's server, and the addresses its name resolves to.
+            case found(String, Network.Endpoint, [SocketAddress])
+            case notFound(String, String, permanent: Bool)
+        }
+        let mutex = PThreadMutex()
+        var messages: [Message] = []
+        let readFD: Int32
+        let writeFD: Int32
+
+        init?() {
+            var fds: [Int32] = [-1, -1]
+            guard pipe(&fds) == 0 else { return nil }
+            for fd in fds {
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            }
+            readFD = fds[0]
+            writeFD = fds[1]
+        }
+
+        deinit {
+            close(readFD)
+            close(writeFD)
+        }
+
+        func post(_ message: Message) {
+            mutex.locked { messages.append(message) }
+            var byte: UInt8 = 1
+            _ = Glibc.write(writeFD, &byte, 1)
+        }
+
+        func take() -> [Message] {
+            var sink = [UInt8](repeating: 0, count: 64)
+            while sink.withUnsafeMutableBytes({ Glibc.read(readFD, $0.baseAddress, $0.count) }) > 0 {}
+            return mutex.locked {
+                defer { messages = [] }
+                return messages
+            }
+        }
+    }
+
+    /// Opens an upstream to `endpoint` (on a worker thread): the same 910 handling as the first login, a refresh and
+    /// one more try when a remembered password allows it.
+    func openUpstream(_ id: BridgeRouter.UpstreamID, _ endpoint: Network.Endpoint, member: String) -> Mailbox.Message {
+        var attempt = login(member, endpoint: endpoint)
+        if case .rejected = attempt, refresh(member, threshold: Int64.max, why: "after \(endpoint) refused it") {
+            attempt = login(member, endpoint: endpoint)
+        }
+        switch attempt {
+        case .opened(let opened, _, _): return .opened(id, opened)
+        case .rejected(let message):
+            let advice = "the server refused the ticket; run gkpass login \(member) for a new one"
+            return .openFailed(id, "\(message); run gkpass login \(member) for a new ticket", tell: advice)
+        case .failed(let message): return .openFailed(id, message, tell: nil)
+        }
+    }
+
+    /// Asks the directory where `room` is (on a worker thread).
+    func findRoom(_ room: String, member: String) -> Mailbox.Message {
+        switch connect(member) {
+        case .failure(let failure): return .notFound(room, failure.message, permanent: false)
+        case .success(let (connect, network)):
+            guard let directory = network.directory else { return .notFound(room, "network \(network.name) has no directory", permanent: true) }
+            do {
+                let endpoint = try connect.find(room: room, directory: directory, trace: nil)
+                return .found(room, endpoint, Self.resolve(endpoint))
+            } catch {
+                // The directory refused to place it (702, a FINDS error): no such room. Anything else (no
+                // connection, a server outside the network): not now.
+                return .notFound(room, error.message, permanent: error.exitCode == .failure)
+            }
+        }
+    }
+
+    /// The addresses `endpoint` resolves to (empty when it does not), to tell an open upstream under another name.
+    static func resolve(_ endpoint: Network.Endpoint) -> [SocketAddress] {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list) == 0 else { return [] }
+        defer { freeaddrinfo(list) }
+        var addresses: [SocketAddress] = []
+        var next = list
+        while let entry = next {
+            if let address = Proxy.socketAddress(entry.pointee.ai_addr, length: entry.pointee.ai_addrlen) { addresses.append(address) }
+            next = entry.pointee.ai_next
+        }
+        return addresses
+    }
+
+    /// At most this many upstream opens and directory questions run at once for one client.
+    static let maximumWorkers = 4
+
+    /// The bridge: the client, every upstream and the workers' mailbox on one poll(2) loop; the routing is
+    /// ``BridgeRouter``'s. Lines wait in bounded queues, written as each socket takes them: a side that stops
+    /// reading never stalls the others, and one that falls more than its queue's limit behind ends the client's
+    /// connection. Opening an upstream or asking the directory runs on a worker thread, so a slow or unreachable
+    /// server never stalls the rooms on the others.
+    func bridge(home: Connect.Opened, network: Network, member: String, nick: String) -> String {
+        guard let mailbox = Mailbox() else { return "cannot make a pipe: \(String(cString: strerror(errno)))" }
+        var configuration = BridgeRouter.Configuration(network: network.name, home: home.connection.endpoint, usesDirectory: network.directory != nil)
+        configuration.keepAlive = proxy.keepAlive
+        configuration.maximumWaiting = proxy.maximumQueuedToServer
+        var router = BridgeRouter(configuration: configuration, clientNick: nick, now: ChatConnection.now())
+        var links: [BridgeRouter.UpstreamID: ChatConnection] = [Self.homeID: home.connection]
+        var toServer: [BridgeRouter.UpstreamID: OutboundQueue] = [Self.homeID: OutboundQueue(limit: proxy.maximumQueuedToServer)]
         var toClient = OutboundQueue(limit: proxy.maximumQueuedToClient)
-        var toServer = OutboundQueue(limit: proxy.maximumQueuedToServer)
-        // The name the client knows the server by (the prefix of its welcome), for the PONGs the proxy answers.
-        let serverName = upstream.linesSinceRegistration.lazy.compactMap { line -> String? in
-            guard line.first == UInt8(ascii: ":"), let space = line.firstIndex(of: 0x20) else { return nil }
-            return String(decoding: line[1..<space], as: UTF8.self)
-        }.first ?? Self.serverName
-        /// Says goodbye to the server for the client and returns `reason`. What the server still sends is read
-        /// and dropped until it closes (at most 2 s): closing with unread bytes would reset the connection, and
-        /// the reset can make the server lose the QUIT.
+        var quitting: Double?
+        var jobs: [@Sendable () -> Mailbox.Message] = []
+        var running = 0
+        let crlf: [UInt8] = [0x0D, 0x0A]
+
+        func perform(_ outputs: [BridgeRouter.Output]) {
+            for output in outputs {
+                switch output {
+                case .client(let line):
+                    toClient.append(line)
+                    toClient.append(crlf)
+                case .upstream(let id, let line):
+                    toServer[id]?.append(line)
+                    toServer[id]?.append(crlf)
+                case .open(let id, let endpoint):
+                    jobs.append { [self] in self.openUpstream(id, endpoint, member: member) }
+                case .find(let room):
+                    jobs.append { [self] in self.findRoom(room, member: member) }
+                case .close(let id):
+                    if let connection = links.removeValue(forKey: id) {
+                        // What is queued (a QUIT) gets one try, not waiting.
+                        _ = toServer[id]?.flush(write(connection.descriptor))
+                        shutdown(connection.descriptor, Int32(SHUT_WR))
+                    }
+                    toServer[id] = nil
+                case .quit:
+                    quitting = ChatConnection.now() + 2
+                case .log(let text):
+                    log("client \(number): \(text)", false)
+                }
+            }
+        }
+
+        /// Says goodbye to every upstream for the client and returns `reason`. What the servers still send is read
+        /// and dropped until they close (at most 2 s): closing with unread bytes would reset a connection, and the
+        /// reset can make the server lose the QUIT.
         func leave(_ reason: String, quit: String? = nil) -> String {
             guard let quit else { return reason }
             let deadline = ChatConnection.now() + 2
-            try? upstream.connection.send(Array("QUIT :\(quit)\r\n".utf8), deadline: deadline)
-            shutdown(upstream.connection.descriptor, Int32(SHUT_WR))
-            while true {
-                var poller = pollfd(fd: upstream.connection.descriptor, events: Int16(POLLIN), revents: 0)
+            var open: [ChatConnection] = []
+            for (id, connection) in links {
+                let pending = toServer[id]?.takeAll() ?? []
+                try? connection.send(pending + Array("QUIT :\(quit)\r\n".utf8), deadline: deadline)
+                shutdown(connection.descriptor, Int32(SHUT_WR))
+                open.append(connection)
+            }
+            while !open.isEmpty {
+                var pollers = open.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
                 let remaining = Int32((deadline - ChatConnection.now()) * 1000)
-                guard remaining > 0, poll(&poller, 1, remaining) > 0, (try? upstream.connection.fill()) == true else { break }
-                while (try? upstream.connection.bufferedLine()) != nil {}
+                guard remaining > 0, poll(&pollers, nfds_t(pollers.count), remaining) > 0 else { break }
+                var still: [ChatConnection] = []
+                for (index, connection) in open.enumerated() {
+                    if pollers[index].revents == 0 { still.append(connection); continue }
+                    if (try? connection.fill()) == true {
+                        while (try? connection.bufferedLine()) != nil {}
+                        still.append(connection)
+                    }
+                }
+                open = still
             }
             return reason
         }
+
+        /// An upstream's connection ended: what it still said goes to the router, then the loss.
+        func drop(_ id: BridgeRouter.UpstreamID, _ reason: String) {
+            guard let connection = links.removeValue(forKey: id) else { return }
+            while let line = try? connection.bufferedLine() { perform(router.upstreamLine(id, line, now: ChatConnection.now())) }
+            toServer[id] = nil
+            perform(router.lost(id, reason: reason, now: ChatConnection.now()))
+        }
+
+        perform(router.opened(Self.homeID, lines: home.linesSinceRegistration, now: ChatConnection.now()))
         while true {
-            // Complete lines from the server go to the client's queue...
-            while true {
-                let next: [UInt8]?
-                do { next = try upstream.connection.bufferedLine() } catch {
-                    _ = toClient.flush(write(client))
-                    sendClient("ERROR :Closing link (gkpass: \(error.message))")
-                    return leave(error.message, quit: "gkpass: \(error.message)")
-                }
-                guard let line = next else { break }
-                lastHeard = ChatConnection.now()
-                pinged = false
-                if let message = try? IRCXMessage(parsing: line) {
-                    if message.commandName == "PONG", message.parameters.last == Array(Self.keepAliveToken.utf8) { continue }
-                    if message.numeric == 366 { joined = true }
-                }
-                for line in isupport.pass(line) {
-                    toClient.append(line)
-                    toClient.append([0x0D, 0x0A])
+            // Complete lines from each server go to the router...
+            for id in links.keys.sorted() {
+                guard let connection = links[id] else { continue }
+                while links[id] === connection {
+                    let next: [UInt8]?
+                    do { next = try connection.bufferedLine() } catch {
+                        drop(id, error.message)
+                        break
+                    }
+                    guard let line = next else { break }
+                    perform(router.upstreamLine(id, line, now: ChatConnection.now()))
                 }
             }
-            // ...and the client's to the server's.
+            // ...and the client's.
             while true {
                 let next: [UInt8]?
                 do { next = try clientFramer.nextLine() } catch {
+                    _ = toClient.flush(write(client))
                     sendClient("ERROR :Closing link (gkpass: line too long)")
                     return leave("sent an over-long line", quit: "client sent an over-long line")
                 }
                 guard let line = next else { break }
-                guard let message = try? IRCXMessage(parsing: line) else { continue }
-                switch message.commandName {
-                case "CAP", "PASS", "USER":
-                    continue  // answered at registration; the server would only say 462
-                case "PING":
-                    // Answered here, prefixed, as clients expect (HexChat drops a link whose PONGs carry no prefix,
-                    // and MSN servers answer without one); the upstream has its own keep-alive.
-                    let token = message.parameters.last ?? []
-                    if let pong = try? IRCXMessage(
-                        prefix: Array(serverName.utf8), command: Array("PONG".utf8), parameters: [Array(serverName.utf8), token],
-                        forcesTrailing: true)
-                    {
-                        toClient.append(pong.serialized())
+                perform(router.clientLine(line, now: ChatConnection.now()))
+            }
+            // What the workers finished, and the next jobs.
+            for message in mailbox.take() {
+                running -= 1
+                let now = ChatConnection.now()
+                switch message {
+                case .opened(let id, let opened):
+                    // A connection nobody wants any more (the client quit meanwhile) closes when `opened` goes.
+                    guard quitting == nil else { continue }
+                    links[id] = opened.connection
+                    toServer[id] = OutboundQueue(limit: proxy.maximumQueuedToServer)
+                    perform(router.opened(id, lines: opened.linesSinceRegistration, now: now))
+                case .openFailed(let id, let reason, let tell): perform(router.openFailed(id, reason: reason, now: now, tell: tell))
+                case .found(let room, let endpoint, let addresses):
+                    // The directory names servers by address, the network's config perhaps by name: a room on a
+                    // server already open under another name goes there, not through a second login as the same
+                    // user (which the server would end as a nickname collision).
+                    let open = links.sorted { $0.key < $1.key }.first { _, connection in
+                        SocketOwner.address(connection.descriptor, peer: true).map { addresses.contains($0) } ?? false
                     }
-                    continue
-                case "QUIT":
-                    quitting = ChatConnection.now() + 2
-                case "JOIN" where network.directory != nil:
-                    if let target = message.parameters.first.map({ String(decoding: $0, as: UTF8.self) }), !target.contains(","), target != "0" {
-                        // What the client said before the JOIN reaches the server first.
-                        do { try upstream.connection.send(toServer.takeAll(), deadline: ChatConnection.now() + proxy.timeout) } catch {
-                            return error.message
-                        }
-                        switch redirect(&upstream, room: target, connect: connect, network: network, alreadyJoined: joined) {
-                        case .stay: break
-                        case .moved: break
-                        case .refused(let text):
-                            toClient.append(Array(":\(Self.serverName) NOTICE \(nick) :gkpass: \(text)\r\n".utf8))
-                            continue
-                        case .lost(let text):
-                            _ = toClient.flush(write(client))
-                            sendClient("ERROR :Closing link (gkpass: \(text))")
-                            return text
-                        }
-                    }
-                default: break
+                    perform(router.found(room: room, at: open?.value.endpoint ?? endpoint))
+                case .notFound(let room, let reason, let permanent): perform(router.notFound(room: room, reason: reason, permanent: permanent))
                 }
-                toServer.append(line)
-                toServer.append([0x0D, 0x0A])
+            }
+            while running < Self.maximumWorkers && !jobs.isEmpty {
+                let job = jobs.removeFirst()
+                running += 1
+                Thread.detach { mailbox.post(job()) }
             }
             guard toClient.flush(write(client)) else { return leave("the connection to the client broke", quit: "client closed") }
-            guard toServer.flush(write(upstream.connection.descriptor)) else {
-                sendClient("ERROR :Closing link (gkpass: the connection to the server broke)")
-                return "the connection to the server broke"
+            for id in links.keys.sorted() {
+                guard let connection = links[id] else { continue }
+                if toServer[id]?.flush(write(connection.descriptor)) == false { drop(id, "the connection broke") }
             }
             if toClient.isOverLimit {
                 // One try, not waiting: this client is not reading.
@@ -641,47 +774,45 @@ final class ProxySession: @unchecked Sendable {
                 _ = error.withUnsafeBytes { Glibc.send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
                 return leave("fell more than \(toClient.limit) bytes behind the server", quit: "gkpass: client too slow")
             }
-            if toServer.isOverLimit {
+            if let over = toServer.first(where: { $0.value.isOverLimit }) {
                 _ = toClient.flush(write(client))
-                sendClient("ERROR :Closing link (gkpass: more than \(toServer.limit) bytes wait for the server; slow down)")
-                return leave("more than \(toServer.limit) bytes waited for the server", quit: "gkpass: client flood")
+                sendClient("ERROR :Closing link (gkpass: more than \(over.value.limit) bytes wait for the server; slow down)")
+                return leave("more than \(over.value.limit) bytes waited for the server", quit: "gkpass: client flood")
             }
+            if let quitting, ChatConnection.now() > quitting || links.isEmpty { return "quit" }
+            let ids = links.keys.sorted()
             var pollers = [
                 pollfd(fd: client, events: Int16(POLLIN) | (toClient.isEmpty ? 0 : Int16(POLLOUT)), revents: 0),
-                pollfd(fd: upstream.connection.descriptor, events: Int16(POLLIN) | (toServer.isEmpty ? 0 : Int16(POLLOUT)), revents: 0),
+                pollfd(fd: mailbox.readFD, events: Int16(POLLIN), revents: 0),
             ]
-            let ready = poll(&pollers, 2, 1000)
+            for id in ids {
+                pollers.append(pollfd(fd: links[id]!.descriptor, events: Int16(POLLIN) | (toServer[id]?.isEmpty ?? true ? 0 : Int16(POLLOUT)), revents: 0))
+            }
+            var timeout: Int32 = 1000
+            if let deadline = router.nextDeadline {
+                timeout = max(0, min(timeout, Int32(((deadline - ChatConnection.now()) * 1000).rounded(.up)) + 1))
+            }
+            let ready = poll(&pollers, nfds_t(pollers.count), timeout)
             if ready < 0 && errno != EINTR { return leave("poll failed", quit: "gkpass: internal error") }
             if pollers[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 && !readClient() {
                 // The client left without QUIT: say it for them.
                 if quitting != nil { return "quit" }
                 return leave("closed by the client", quit: "client closed")
             }
-            if pollers[1].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
-                let open = (try? upstream.connection.fill()) ?? false
-                if !open {
-                    while let line = try? upstream.connection.bufferedLine() { toClient.append(line + [0x0D, 0x0A]) }
-                    _ = toClient.flush(write(client))
-                    if quitting != nil { return "quit" }
-                    sendClient("ERROR :Closing link (gkpass: the server closed the connection)")
-                    return "the server closed the connection"
+            for (index, id) in ids.enumerated() where pollers[index + 2].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                guard let connection = links[id] else { continue }
+                let open: Bool
+                do { open = try connection.fill() } catch {
+                    drop(id, error.message)
+                    continue
                 }
+                if !open { drop(id, "the server closed the connection") }
             }
-            let now = ChatConnection.now()
-            if let quitting, now > quitting { return "quit" }
-            if now - lastHeard > proxy.keepAlive {
-                if pinged && now - lastHeard > 2 * proxy.keepAlive {
-                    sendClient("ERROR :Closing link (gkpass: the server stopped answering)")
-                    return leave("the server stopped answering")
-                }
-                if !pinged {
-                    pinged = true
-                    log("client \(number): keep-alive PING to \(upstream.connection.endpoint) after \(Int(now - lastHeard)) s of silence", false)
-                    toServer.append(Array("PING :\(Self.keepAliveToken)\r\n".utf8))
-                }
-            }
+            perform(router.tick(now: ChatConnection.now()))
         }
     }
+
+    static let homeID = BridgeRouter.home
 
     /// A writer for ``OutboundQueue/flush(_:)``: non-blocking send to `fd`.
     func write(_ fd: Int32) -> (UnsafeRawBufferPointer) -> Int {
@@ -692,30 +823,6 @@ final class ProxySession: @unchecked Sendable {
                 if errno == EINTR { continue }
                 return errno == EAGAIN ? 0 : -1
             }
-        }
-    }
-
-    enum Redirect { case stay, moved, refused(String), lost(String) }
-
-    /// Asks the directory where `room` is; moves the upstream there when nothing is joined yet.
-    func redirect(_ upstream: inout Connect.Opened, room: String, connect: Connect, network: Network, alreadyJoined: Bool) -> Redirect {
-        guard let directory = network.directory else { return .stay }
-        let target: Network.Endpoint
-        do { target = try connect.find(room: room, directory: directory, trace: nil) } catch {
-            return .refused("cannot find \(room): \(error.message)")
-        }
-        if target == upstream.connection.endpoint { return .stay }
-        if alreadyJoined {
-            return .refused("\(room) is on \(target), another server than this connection's; connect again to join it")
-        }
-        do {
-            let moved = try connect.open(target, goal: .register, trace: nil)
-            try? upstream.connection.send(Array("QUIT :moving to \(target)\r\n".utf8), deadline: ChatConnection.now() + 2)
-            upstream = moved
-            log("client \(number) moved to \(target) for \(room)", false)
-            return .moved
-        } catch {
-            return .lost("cannot reach \(target) for \(room): \(error.message)")
         }
     }
 }

@@ -35,13 +35,107 @@ public final class Sandbox: Sendable {
     public let configuration: SandboxConfiguration
     public let endpointsFile: String
     let group: MultiThreadedEventLoopGroup
+    /// The HTTPS listeners (the chat servers are in `chatServers`).
     let channels: [any Channel]
+    /// The chat servers, by index: each can be restarted (``restartChatServer(_:after:)``).
+    let chatServers: [ChatServer]
+    let listenHost: String
+    let box: ConfigurationBox
 
-    private init(configuration: SandboxConfiguration, endpointsFile: String, group: MultiThreadedEventLoopGroup, channels: [any Channel]) {
+    private init(
+        configuration: SandboxConfiguration, endpointsFile: String, group: MultiThreadedEventLoopGroup, channels: [any Channel],
+        chatServers: [ChatServer], listenHost: String, box: ConfigurationBox
+    ) {
         self.configuration = configuration
         self.endpointsFile = endpointsFile
         self.group = group
         self.channels = channels
+        self.chatServers = chatServers
+        self.listenHost = listenHost
+        self.box = box
+    }
+
+    /// One of the chat servers: its listener, the connections it accepted, and its nicknames and rooms
+    /// (``ChatNetwork``), all replaced when it restarts, as a real server's would be.
+    final class ChatServer: Sendable {
+        struct State {
+            var network: ChatNetwork
+            var listener: (any Channel)?
+            var connections: [ObjectIdentifier: any Channel] = [:]
+            var generation = 0
+        }
+        let index: Int
+        let name: String
+        let state: Mutex<State>
+
+        init(index: Int, name: String) {
+            self.index = index
+            self.name = name
+            state = Mutex(State(network: ChatNetwork(name: name, index: index)))
+        }
+
+        var network: ChatNetwork { state.withLock { $0.network } }
+        var port: Int? { state.withLock { $0.listener?.localAddress?.port } }
+
+        func accepted(_ channel: any Channel) {
+            let key = ObjectIdentifier(channel)
+            state.withLock { $0.connections[key] = channel }
+            channel.closeFuture.whenComplete { [self] _ in _ = state.withLock { $0.connections.removeValue(forKey: key) } }
+        }
+    }
+
+    /// Binds `server`'s listener on `port`; a connection it accepts is served with the server's current network.
+    static func bindChat(_ server: ChatServer, group: MultiThreadedEventLoopGroup, host: String, port: Int, box: ConfigurationBox,
+                         log: @escaping @Sendable (String) -> Void) throws -> any Channel {
+        let channel = try ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                guard let configuration = box.value else { return channel.close() }
+                server.accepted(channel)
+                let network = server.network
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IRCXHandler(configuration: configuration, network: network, log: log))
+                }
+            }
+            .bind(host: host, port: port).wait()
+        server.state.withLock { $0.listener = channel }
+        return channel
+    }
+
+    /// Restarts chat server `index` as a crash and a restart would: its listener and every connection it holds
+    /// closed, its nicknames and rooms forgotten, and after `seconds` it listens again on the same port. For tests
+    /// of clients that must survive a server going away (`restart-chat INDEX [SECONDS]` on the sandbox's stdin).
+    public func restartChatServer(_ index: Int, after seconds: Double) throws {
+        guard chatServers.indices.contains(index) else {
+            throw SandboxError("restart-chat takes a chat server index from 0 to \(chatServers.count - 1)")
+        }
+        let server = chatServers[index]
+        let port = configuration.chatServers[index].port
+        let (listener, connections, generation) = server.state.withLock { state in
+            let taken = (state.listener, Array(state.connections.values), state.generation + 1)
+            state.listener = nil
+            state.connections = [:]
+            state.network = ChatNetwork(name: server.name, index: index)
+            state.generation += 1
+            return taken
+        }
+        try? listener?.close().wait()
+        for connection in connections { connection.close(promise: nil) }
+        let log: @Sendable (String) -> Void = { Sandbox.log($0) }
+        log("ircx chat-server index=\(index) restart: closed \(connections.count) connection(s); listening again in \(seconds) s")
+        let group = self.group, host = listenHost, box = self.box
+        // Off the event loops: binding waits for one.
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            // A second restart meanwhile owns the listener now.
+            guard server.state.withLock({ $0.generation }) == generation else { return }
+            do {
+                _ = try Sandbox.bindChat(server, group: group, host: host, port: port, box: box, log: log)
+                log("ircx chat-server index=\(index) listening again port=\(port)")
+            } catch {
+                log("ircx chat-server index=\(index) cannot listen again on port \(port): \(error)")
+            }
+        }
     }
 
     static func log(_ line: String) {
@@ -77,27 +171,19 @@ public final class Sandbox: Sendable {
             // Each has its own nicknames and rooms (ChatNetwork); all take the same tickets and guests.
             let serverCount = options.configuration.directory.serverCount
             var chat: [(channel: any Channel, name: String)] = []
+            var servers: [ChatServer] = []
             for index in 0..<serverCount {
                 let name = ChatServerAddress.name(index: index, serverName: options.configuration.serverName)
-                let network = ChatNetwork(name: name, index: index)
-                let channel = try ServerBootstrap(group: group)
-                    .serverChannelOption(.backlog, value: 256)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .childChannelInitializer { channel in
-                        guard let configuration = box.value else { return channel.close() }
-                        return channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(
-                                IRCXHandler(configuration: configuration, network: network, log: log))
-                        }
-                    }
-                    .bind(host: options.listen, port: index == 0 ? options.ircxPort : 0).wait()
+                let server = ChatServer(index: index, name: name)
+                let channel = try bindChat(server, group: group, host: options.listen, port: index == 0 ? options.ircxPort : 0, box: box, log: log)
+                servers.append(server)
                 chat.append((channel, name))
             }
             let ircx = chat[0].channel
             let https = try bindSite(group: group, host: options.listen, port: options.httpsPort, tls: sslContext, box: box, log: log) {
                 PassportSite(configuration: $0)
             }
-            var channels = chat.map(\.channel) + [https]
+            var channels = [https]
             var configuration = options.configuration
             configuration.httpsPort = https.localAddress?.port ?? options.httpsPort
             configuration.ircxPort = ircx.localAddress?.port ?? options.ircxPort
@@ -132,7 +218,9 @@ public final class Sandbox: Sendable {
 
             let endpoints = options.stateDirectory + "/endpoints.json"
             try writeEndpoints(configuration, caFile: authority.caFile, to: endpoints)
-            return Sandbox(configuration: configuration, endpointsFile: endpoints, group: group, channels: channels)
+            return Sandbox(
+                configuration: configuration, endpointsFile: endpoints, group: group, channels: channels, chatServers: servers,
+                listenHost: options.listen, box: box)
         } catch {
             try? group.syncShutdownGracefully()
             throw error
@@ -172,6 +260,13 @@ public final class Sandbox: Sendable {
     /// Closes the listeners, removes `endpoints.json` (so nobody finds a dead sandbox), stops the event loops.
     public func stop() {
         for channel in channels { try? channel.close().wait() }
+        for server in chatServers {
+            let listener = server.state.withLock { state in
+                defer { state.listener = nil; state.generation += 1 }
+                return state.listener
+            }
+            try? listener?.close().wait()
+        }
         unlink(endpointsFile)
         try? group.syncShutdownGracefully()
     }

@@ -50,6 +50,12 @@ struct GKPassSandboxCommand: ParsableCommand {
             there, as irc7's JOIN creates any room it does not have. endpoints.json lists them in chat_servers \
             ([{host, port, name}, ...], server 0 first); ircx and directory stay server 0.
 
+            Restarting a chat server (for clients that must survive one going away): with --stdin-commands, the \
+            line restart-chat INDEX [SECONDS] on stdin closes server INDEX's listener and every connection it holds, \
+            forgets its nicknames and rooms, and listens again on the same port after SECONDS (default 1, at most \
+            600). The log says "ircx chat-server index=INDEX restart" when it closed and "ircx chat-server \
+            index=INDEX listening again" when it is back. End of input on stdin is ignored.
+
             Demo account: member name demo@passport.test, password sandbox-demo, nickname Demo.
 
             Passport dialects (--passport-dialect): how the Tweener DA words success in its Authentication-Info \
@@ -172,6 +178,11 @@ struct GKPassSandboxCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Put ROOM on chat server INDEX (0 to N-1) instead of where the hash puts it (repeatable).", valueName: "room=index"))
     var room: [String] = []
 
+    // Off by default: a sandbox started in the background of an interactive shell (gkpass-sandbox &) that read its
+    // terminal would be stopped by SIGTTIN.
+    @Flag(help: "Take commands on stdin, one a line: restart-chat INDEX [SECONDS] (see above).")
+    var stdinCommands = false
+
     /// `--room` values as the directory takes them; nil for one that is not `ROOM=INDEX` with a valid room and index.
     func roomPins() -> [[UInt8]: Int]? {
         var pins: [[UInt8]: Int] = [:]
@@ -259,6 +270,7 @@ struct GKPassSandboxCommand: ParsableCommand {
                     stateDirectory: stateDir ?? Sandbox.defaultStateDirectory(), listen: listen == "localhost" ? "127.0.0.1" : listen,
                     httpsPort: httpsPort, ircxPort: ircxPort, configuration: configured))
             FileHandle.standardOutput.write(Data((sandbox.readyLine + "\n").utf8))
+            if stdinCommands { Thread.detachNewThread { Self.readCommands(sandbox) } }
             stop.semaphore.wait()
             stop.sources.forEach { $0.cancel() }
             sandbox.stop()
@@ -271,6 +283,27 @@ struct GKPassSandboxCommand: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("gkpass-sandbox: \(error)\n".utf8))
             throw ExitCode.failure
+        }
+    }
+
+    /// Commands on stdin (--stdin-commands), one a line, for tests that need a server to go away:
+    /// `restart-chat INDEX [SECONDS]`. End of input ends the reading, not the sandbox.
+    static func readCommands(_ sandbox: Sandbox) {
+        func say(_ text: String) { FileHandle.standardError.write(Data("gkpass-sandbox: \(text)\n".utf8)) }
+        while let line = readLine(strippingNewline: true) {
+            let words = line.split(separator: " ")
+            guard let command = words.first else { continue }
+            guard command == "restart-chat" else {
+                say("unknown command on stdin: \(command.prefix(40)) (known: restart-chat INDEX [SECONDS])")
+                continue
+            }
+            guard (2...3).contains(words.count), let index = Int(words[1]), let seconds = words.count == 3 ? Double(words[2]) : 1,
+                (0...600).contains(seconds)
+            else {
+                say("restart-chat takes INDEX and optionally SECONDS (0 to 600, default 1)")
+                continue
+            }
+            do { try sandbox.restartChatServer(index, after: seconds) } catch { say("\(error)") }
         }
     }
 

@@ -12,17 +12,33 @@ extension GKPass {
             commandName: "proxy",
             abstract: "Let an ordinary IRC client chat on an MSN Chat network: a local IRC endpoint that logs in for it.",
             discussion: """
-                Point irssi, WeeChat, HexChat or a bot at the --listen address as a plain IRC server. For each client \
-                connection the proxy opens its own connection to the network's IRCX server, logs in with \
-                GateKeeperPassport and the stored ticket, the blob sent as the network's passport_slices says \
-                (the client's PASS names the account when it equals a stored account name exactly; else ACCOUNT, \
-                else the default account), sends the account's PROPs, and from registration on relays every line \
-                both ways unchanged. It answers CAP itself, PINGs a silent server, and, when the network has a \
-                directory, asks it where a JOINed room lives and moves the connection there before the first JOIN. A ticket with \
-                less than 10 minutes left is refreshed first (as gkpass refresh does, with the password remembered by \
-                gkpass login --remember-password); without one, an expired ticket is refused with a NOTICE. If the \
-                server refuses the ticket (910), it is refreshed once that way and the login tried once more; \
-                without a remembered password the client gets a NOTICE to run gkpass login ACCOUNT.
+                Point irssi, WeeChat, HexChat or a bot at the --listen address as a plain IRC server. Each client \
+                connection is a bridge to the whole network: the proxy logs in to the network's IRCX server (its \
+                home server) with GateKeeperPassport and the stored ticket, the blob sent as the network's \
+                passport_slices says (the client's PASS names the account when it equals a stored account name \
+                exactly; else ACCOUNT, else the default account), sends the account's PROPs, and shows the client \
+                that server's welcome, with an ISUPPORT (005) line after 004 that tells it MSN's room names \
+                (CHANTYPES=%#&) and the owner prefix (PREFIX=(qov).@+). It answers CAP and the client's PINGs \
+                itself, and the servers' PINGs too.
+
+                When the network has a directory, each room of a JOIN (comma lists split, keys kept with their \
+                room) is looked up there (FINDS; once per room for the connection) and joined on its server: the \
+                proxy opens one more connection per server, shared by every room there, without stalling the \
+                others. Lines that name a room go to that room's server; a private message goes to a server that \
+                shares a room with the nick, else home; everything else goes home. Later servers' welcome, MOTD and \
+                user modes are not shown. A room whose server cannot be found or reached fails alone: 437 (403 when \
+                the directory does not know it) with the room as parameter.
+
+                A lost server is reconnected after 1, 2, 4 ... seconds (at most 60, plus up to a second of jitter) \
+                and its rooms joined again: one NOTICE per room when it goes and one when it is back, and no second \
+                JOIN. The client stays connected meanwhile, also when the home server is the one lost; lines for a \
+                server that is away are refused with a NOTICE, not queued. A server silent for 90 seconds \
+                is PINGed, and lost after twice that.
+
+                A ticket with less than 10 minutes left is refreshed first (as gkpass refresh does, with the password \
+                remembered by gkpass login --remember-password); without one, an expired ticket is refused with a \
+                NOTICE. If a server refuses the ticket (910), it is refreshed once that way and the login tried once \
+                more; without a remembered password the client gets a NOTICE to run gkpass login ACCOUNT.
 
                 Only you may use it. On a loopback address the proxy asks the kernel which user owns each \
                 connecting socket (sock_diag, as identd and ss -e do; /proc/net/tcp where netlink is denied) and \
@@ -36,12 +52,12 @@ extension GKPass {
                 the default account. A PASS value is never echoed nor logged.
 
                 At most --max-clients clients (16) at once; one more gets an ERROR line. A client that falls more \
-                than 1 MiB behind the server, or has more than 64 KiB waiting for the server, is closed with an \
+                than 1 MiB behind its servers, or has more than 64 KiB waiting for one server, is closed with an \
                 ERROR line.
 
                 On start it prints one line on stdout: listening ADDRESS (HOST:PORT or unix:PATH). On stderr it \
                 logs one line when a client connects and one when it disconnects (with -v, also each login, \
-                refresh and keep-alive). Stop it with Ctrl-C or SIGTERM.
+                room placement, refresh, reconnection and keep-alive). Stop it with Ctrl-C or SIGTERM.
 
                 Exit status: 2 usage (a non-loopback address without --allow-remote, --allow-remote without \
                 --password-file); 6 unsafe password file or socket path; 1 cannot listen.

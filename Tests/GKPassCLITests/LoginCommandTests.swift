@@ -9,7 +9,8 @@ struct LoginCommandTests {
     final class Context {
         let sandbox: SandboxProcess
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-login-\(UUID().uuidString)").path
-        init(_ arguments: [String] = []) throws { sandbox = try SandboxProcess(arguments) }
+        /// `commands`: the sandbox takes `restart-chat` on stdin (``SandboxProcess/restartChat(_:seconds:)``).
+        init(_ arguments: [String] = [], commands: Bool = false) throws { sandbox = try SandboxProcess(arguments, commands: commands) }
         deinit {
             sandbox.stop()
             try? FileManager.default.removeItem(atPath: state)

@@ -232,7 +232,7 @@ struct ProxyCommandTests {
         #expect(!context.sandbox.log.contains("hunter2"))
     }
 
-    @Test("a directory that places the room on another server: connect follows 613, and the proxy moves the client there")
+    @Test("a directory that places the room on another server: connect follows 613, and the proxy joins it there through a second upstream")
     func directory() throws {
         let roomServer = try SandboxProcess()
         defer { roomServer.stop() }
@@ -253,9 +253,12 @@ struct ProxyCommandTests {
         client.send("JOIN #moved")
         #expect(client.expect(" 366 ") != nil)
         #expect(watcher.expect("JOIN")?.hasPrefix(":Demo!") == true, "the JOIN reached the room's server")
-        #expect(proxy.stderr.contains("moved to 127.0.0.1:\(roomServer.ircxPort) for #moved"), "\(proxy.stderr)")
+        #expect(proxy.stderr.contains("client 1: registered on 127.0.0.1:\(roomServer.ircxPort)"), "\(proxy.stderr)")
         client.send("PRIVMSG #moved :over here")
         #expect(watcher.expect("over here") != nil)
+        // The home upstream stays open beside it: the client's own PINGs and WHOIS still go there.
+        client.send("WHOIS Demo")
+        #expect(client.expect(" 311 ")?.hasPrefix(":127.0.0.1 311 Demo Demo ") == true)
     }
 
     @Test("an expired ticket with a remembered password is refreshed before the client's upstream logs in")
@@ -272,7 +275,7 @@ struct ProxyCommandTests {
         #expect(context.sandbox.log.components(separatedBy: "http web member=demo@passport.test result=success").count == 3)
     }
 
-    @Test("no ticket: the client is told why (NOTICE, ERROR); a silent server is PINGed; a server that leaves closes the client; non-loopback needs --allow-remote")
+    @Test("no ticket: the client is told why (NOTICE, ERROR); a silent server is PINGed; a server that leaves is reconnected while the client stays; non-loopback needs --allow-remote")
     func edges() throws {
         let empty = try Context()
         let proxy = try ProxyProcess(["nobody@passport.test"], environment: empty.environment(keyring: false))
@@ -294,10 +297,12 @@ struct ProxyCommandTests {
         let next = quiet.text() ?? ""
         #expect(next.contains("PONG") && next.contains("me") && !next.contains("gkpass-keepalive"), "\(next)")
         #expect(pinging.stderr.contains("keep-alive PING to 127.0.0.1:\(context.sandbox.ircxPort)"), "\(pinging.stderr)")
-        // The server goes away: the client is told, and its connection closed.
+        // The server goes away: the client is told, and stays connected while the proxy tries to reconnect.
         context.sandbox.stop()
-        #expect(quiet.expect("ERROR :Closing link")?.contains("the server closed the connection") == true)
-        #expect(quiet.isClosedByPeer())
+        let lost = quiet.expect("NOTICE")
+        #expect(lost == ":gkpass NOTICE Demo :gkpass: lost the connection to 127.0.0.1:\(context.sandbox.ircxPort) (the server closed the connection); reconnecting", "\(lost ?? "nothing")")
+        quiet.send("PING :alone")
+        #expect(quiet.expect("PONG") == ":127.0.0.1 PONG 127.0.0.1 :alone")
 
         let remote = try Binary.run("gkpass", ["proxy", "--listen", "0.0.0.0:0"])
         #expect(remote.status == 2 && remote.stderr.contains("--allow-remote"), "\(remote.stderr)")

@@ -59,12 +59,36 @@ struct ChatServersEndToEndTests {
         #expect(sandbox.log.contains("ircx chat-server index=2 name=chat2.sandbox.test port=\(ports[2])"))
     }
 
+    @Test("restart-chat 1 on stdin: server 1's connections close, its rooms are forgotten, it listens again on its port; server 0 stays")
+    func restartOne() throws {
+        let sandbox = try SandboxProcess(["--chat-servers", "2", "--fixed-challenge", "0000000000000000"], commands: true)
+        defer { sandbox.stop() }
+        let ports = try #require((sandbox.endpoints["chat_servers"] as? [[String: Any]])?.compactMap { $0["port"] as? Int })
+        let stay = try Self.guest(port: ports[0], nick: ">Stay", guid: 0x11)
+        let ann = try Self.guest(port: ports[1], nick: ">Ann", guid: 0x22)
+        ann.send("JOIN %#Here")
+        _ = ann.expect(" 366 ")
+        sandbox.restartChat(1, seconds: 0.5)
+        #expect(ann.isClosedByPeer(), "server 1's connections are closed")
+        #expect(sandbox.waitListening(1), "\(sandbox.log)")
+        #expect(sandbox.log.contains("ircx chat-server index=1 listening again port=\(ports[1])"))
+        // A new connection on the same port finds no trace of the room: a fresh server.
+        let ben = try Self.guest(port: ports[1], nick: ">Ben", guid: 0x33)
+        ben.send("JOIN %#Here")
+        #expect(ben.expect(" 353 ") == ":chat1.sandbox.test 353 >Ben = %#Here :.>Ben")
+        // Server 0 never noticed.
+        stay.send("PING :still")
+        #expect(stay.expect("PONG") == ":127.0.0.1 PONG 127.0.0.1 :still")
+        #expect(sandbox.isRunning)
+    }
+
     @Test("--help documents the chat-server flags, the hash, endpoints' chat_servers, and the required account fields")
     func help() throws {
         let binary = SandboxProcess.binDirectory.appendingPathComponent("gkpass-sandbox").path
         let help = try Run.program(binary, ["--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         for phrase in ["--chat-servers <n>", "--room <room=index>", "FNV-1a (32-bit)", "chat_servers", "chatN.sandbox.test",
-                       "Required: member", "Optional: subscriber", "member, password, nickname and puid required", "1024 *"] {
+                       "Required: member", "Optional: subscriber", "member, password, nickname and puid required", "1024 *",
+                       "restart-chat INDEX [SECONDS]", "--stdin-commands"] {
             #expect(help.contains(phrase), "\(phrase)")
         }
     }

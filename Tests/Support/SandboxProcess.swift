@@ -33,12 +33,29 @@ public final class SandboxProcess: @unchecked Sendable {
         ] + extra).joined(separator: "\n") + "\n\n"
     }
 
-    public init(_ arguments: [String] = []) throws {
+    /// The write end of the sandbox's stdin, for ``command(_:)`` (nil: stdin is /dev/null).
+    private var commands: Int32?
+
+    /// `commands`: give the sandbox a stdin pipe and --stdin-commands, for ``restartChat(_:seconds:)``.
+    public init(_ arguments: [String] = [], commands: Bool = false) throws {
         stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-sandbox-test-\(UUID().uuidString)").path
         logFile = stateDirectory + ".log"
-        let child = try Spawn.start(
-            Self.binDirectory.appendingPathComponent("gkpass-sandbox").path, ["--state-dir", stateDirectory] + arguments,
-            environment: nil, captureStdout: true, stderrPath: logFile)
+        var input: [Int32] = [-1, -1]
+        if commands { guard Spawn.makePipe(&input) else { throw SandboxStartError(message: "no pipe") } }
+        let child: Spawn.Child
+        do {
+            child = try Spawn.start(
+                Self.binDirectory.appendingPathComponent("gkpass-sandbox").path,
+                ["--state-dir", stateDirectory] + (commands ? ["--stdin-commands"] : []) + arguments,
+                environment: nil, stdinFD: commands ? input[0] : nil, captureStdout: true, stderrPath: logFile)
+        } catch {
+            if commands { close(input[0]); close(input[1]) }
+            throw error
+        }
+        if commands {
+            close(input[0])
+            self.commands = input[1]
+        }
         pid = child.pid
         let out = child.stdout!
         defer { close(out) }
@@ -52,6 +69,24 @@ public final class SandboxProcess: @unchecked Sendable {
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: stateDirectory + "/endpoints.json"))
         endpoints = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    /// `restart-chat INDEX SECONDS` on the sandbox's stdin; returns once the log says the server closed (bounded).
+    public func restartChat(_ index: Int, seconds: Double) {
+        guard let commands else { return }
+        let before = log.components(separatedBy: "ircx chat-server index=\(index) restart").count
+        let line = Array("restart-chat \(index) \(seconds)\n".utf8)
+        _ = line.withUnsafeBytes { write(commands, $0.baseAddress, $0.count) }
+        for _ in 0..<200 where log.components(separatedBy: "ircx chat-server index=\(index) restart").count == before { usleep(50_000) }
+    }
+
+    /// Waits (bounded) until chat server `index` listens again after `count` restarts in all.
+    public func waitListening(_ index: Int, restarts count: Int = 1) -> Bool {
+        for _ in 0..<400 {
+            if log.components(separatedBy: "ircx chat-server index=\(index) listening again").count > count { return true }
+            usleep(50_000)
+        }
+        return false
     }
 
     public var isRunning: Bool { exitStatus == nil && kill(pid, 0) == 0 && !isZombie }
@@ -84,7 +119,10 @@ public final class SandboxProcess: @unchecked Sendable {
         return log
     }
 
-    deinit { if exitStatus == nil { kill(pid, SIGKILL); Spawn.wait(pid, timeout: 5) } }
+    deinit {
+        if let commands { close(commands) }
+        if exitStatus == nil { kill(pid, SIGKILL); Spawn.wait(pid, timeout: 5) }
+    }
 }
 
 public struct SandboxStartError: Error, CustomStringConvertible {
