@@ -10,77 +10,30 @@ import Testing
 struct ProxyBridgeClientTests {
     typealias ProxyProcess = ProxyCommandTests.ProxyProcess
 
-    /// `gkpass-sandbox --chat-servers 2 --room %#TheLobby=0 --room %#Second=1`, with a pipe on its stdin for
-    /// `restart-chat INDEX SECONDS`, and demo@passport.test logged in to the file store of a private state directory.
+    /// `gkpass-sandbox --chat-servers 2 --room %#TheLobby=0 --room %#Second=1 --stdin-commands` (for `restart-chat`),
+    /// and demo@passport.test logged in to a private file store.
     final class TwoServers {
-        let pid: pid_t
-        let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-bridge-\(UUID().uuidString)").path
-        var sandboxState: String { stateDirectory + "/sandbox" }
-        var clientState: String { stateDirectory + "/client" }
-        var logFile: String { stateDirectory + "/sandbox.log" }
+        let context: LoginCommandTests.Context
         /// Chat server 0 (home, directory, %#TheLobby) and 1 (%#Second).
         let ports: [Int]
-        private let commands: Int32
-        private var stopped = false
+        var stateDirectory: String { context.state }
+        var environment: [String: String] { context.environment(keyring: false) }
+        var log: String { context.sandbox.log }
 
         init() throws {
-            try FileManager.default.createDirectory(atPath: stateDirectory + "/client", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            var input: [Int32] = [-1, -1]
-            guard pipe(&input) == 0 else { throw ProxyTestError("no pipe") }
-            _ = fcntl(input[1], F_SETFD, FD_CLOEXEC)
-            let child = try Spawn.start(
-                SandboxProcess.binDirectory.appendingPathComponent("gkpass-sandbox").path,
-                ["--state-dir", stateDirectory + "/sandbox", "--chat-servers", "2", "--room", "%#TheLobby=0", "--room", "%#Second=1"],
-                environment: nil, stdinFD: input[0], captureStdout: true, stderrPath: stateDirectory + "/sandbox.log")
-            close(input[0])
-            commands = input[1]
-            pid = child.pid
-            let ready = Spawn.firstLine(child.stdout!, timeout: 30)
-            close(child.stdout!)
-            guard ready.hasPrefix("ready ") else {
-                kill(pid, SIGKILL)
-                Spawn.wait(pid, timeout: 5)
-                throw ProxyTestError("no ready line: \(ready)")
-            }
-            let endpoints = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stateDirectory + "/sandbox/endpoints.json"))) as? [String: Any]
-            ports = (endpoints?["chat_servers"] as? [[String: Any]] ?? []).compactMap { $0["port"] as? Int }
+            context = try LoginCommandTests.Context(["--chat-servers", "2", "--room", "%#TheLobby=0", "--room", "%#Second=1"], commands: true)
+            ports = (context.sandbox.endpoints["chat_servers"] as? [[String: Any]] ?? []).compactMap { $0["port"] as? Int }
             guard ports.count == 2 else { throw ProxyTestError("no two chat servers in endpoints.json") }
-            let login = try Binary.run(
-                "gkpass", ["login", "demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"],
-                input: Array("sandbox-demo\n".utf8), environment: environment)
+            let login = try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"], keyring: false)
             guard login.status == 0 else { throw ProxyTestError("login: \(login.stderr)") }
         }
 
-        /// The sandbox and a private file store; no keyring.
-        var environment: [String: String] {
-            var environment = ProcessInfo.processInfo.environment
-            environment["GKPASS_SANDBOX_STATE"] = sandboxState
-            environment["XDG_STATE_HOME"] = clientState
-            for key in ["DBUS_SESSION_BUS_ADDRESS", "GNOME_KEYRING_CONTROL"] { environment[key] = nil }
-            environment["XDG_RUNTIME_DIR"] = clientState + "/no-runtime"
-            return environment
-        }
-
-        var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
-
-        /// `restart-chat INDEX SECONDS` on the sandbox's stdin, then waits (bounded) until the server is back.
+        /// `restart-chat INDEX 1` on the sandbox's stdin; true once the server listens again (bounded).
         @discardableResult
-        func restartChat(_ index: Int, seconds: Int = 1) -> Bool {
-            let restarts = log.components(separatedBy: "ircx chat-server index=\(index) listening again").count
-            let line = Array("restart-chat \(index) \(seconds)\n".utf8)
-            _ = line.withUnsafeBytes { write(commands, $0.baseAddress, $0.count) }
-            for _ in 0..<400 {
-                if log.components(separatedBy: "ircx chat-server index=\(index) listening again").count > restarts { return true }
-                usleep(50_000)
-            }
-            return false
-        }
-
-        deinit {
-            close(commands)
-            kill(pid, SIGTERM)
-            Spawn.wait(pid, timeout: 10)
-            try? FileManager.default.removeItem(atPath: stateDirectory)
+        func restartChat(_ index: Int) -> Bool {
+            let before = log.components(separatedBy: "ircx chat-server index=\(index) listening again").count - 1
+            context.sandbox.restartChat(index, seconds: 1)
+            return context.sandbox.waitListening(index, restarts: before + 1)
         }
     }
 
@@ -117,14 +70,17 @@ struct ProxyBridgeClientTests {
         let proxy = try ProxyProcess([], environment: network.environment)
         let lobbyist = try ProxyCommandTests.guest(port: network.ports[0], nick: ">lobbyist", room: "%#TheLobby")
         let seconder = try ProxyCommandTests.guest(port: network.ports[1], nick: ">seconder", room: "%#Second")
-        let home = network.stateDirectory + "/irssi"
+        let home = network.stateDirectory + "-irssi"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         let session = "gkpass-bridge-irssi-\(getpid())-\(proxy.port)"
         func tmux(_ arguments: [String]) { _ = try? Binary.runSystem("/usr/bin/tmux", arguments) }
         func type(_ text: String) { tmux(["send-keys", "-t", session, "-l", text]); tmux(["send-keys", "-t", session, "Enter"]) }
         func screen() -> String { (try? Binary.runSystem("/usr/bin/tmux", ["capture-pane", "-p", "-t", session, "-S", "-200"])).map { String(decoding: $0.stdout, as: UTF8.self) } ?? "" }
         tmux(["new-session", "-d", "-s", session, "-x", "200", "-y", "50", "HOME=\(home) TERM=screen /usr/bin/irssi --home=\(home)/.irssi -n someone"])
-        defer { tmux(["kill-session", "-t", session]) }
+        defer {
+            tmux(["kill-session", "-t", session])
+            try? FileManager.default.removeItem(atPath: home)
+        }
         func lobby() -> String { Self.logs(in: home + "/irclogs", room: "%#TheLobby") }
         func second() -> String { Self.logs(in: home + "/irclogs", room: "%#Second") }
 
@@ -227,7 +183,8 @@ struct ProxyBridgeClientTests {
         let port = proxy.port
         let lobbyist = try ProxyCommandTests.guest(port: network.ports[0], nick: ">lobbyist", room: "%#TheLobby")
         let seconder = try ProxyCommandTests.guest(port: network.ports[1], nick: ">seconder", room: "%#Second")
-        let weechat = try WeeChat(home: network.stateDirectory + "/weechat", serverLine: "/server add sb 127.0.0.1/\(port) -notls")
+        let weechat = try WeeChat(home: network.stateDirectory + "-weechat", serverLine: "/server add sb 127.0.0.1/\(port) -notls")
+        defer { try? FileManager.default.removeItem(atPath: weechat.home) }
         func lobby() -> String { weechat.log("%#TheLobby") }
         func second() -> String { weechat.log("%#Second") }
 
