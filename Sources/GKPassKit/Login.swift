@@ -1,6 +1,7 @@
 internal import FoundationEssentials
 public import Passport
 public import TicketStore
+internal import GKText
 
 /// `gkpass login`: run the network's Passport flow, collect every cookie, and store the ticket set. Nothing is
 /// stored unless the whole flow succeeds, so a failed login never touches a good stored ticket.

@@ -1,6 +1,6 @@
 /// What a stored item is.
 public enum ItemKind: String, Sendable, CaseIterable, Codable {
-    /// The Passport ticket set (a ``TicketSet`` document).
+    /// The Passport ticket set: GKPassKit's `TicketSet` document, which the stores keep as opaque secret bytes.
     case ticket
     /// A remembered password (`gkpass login --remember-password`), for unattended refresh.
     case password
