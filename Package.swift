@@ -4,6 +4,7 @@
 // Layout and import rules: ../shared/docs/design.md §2. Imports only go downward:
 // gkpass -> GKPassKit -> {Passport, TicketStore, GateKeeper} -> {CLoader, GKText}. The sandbox may use GateKeeper
 // only (and so GKText under it, never directly: it keeps its own hex, percent-encoding and dates).
+// Tests/GKPassKitTests/ModuleBoundaryTests checks the imports and that no type name is declared in two modules.
 import PackageDescription
 
 /// Where libsecret's and GLib's headers live: `pkg-config --cflags libsecret-1` on Debian/Ubuntu (both multiarch
