@@ -12,7 +12,7 @@ internal import GKText
 /// Writes go to a temporary file (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) in the same directory, are fsynced, renamed over
 /// the old file, and the directory is fsynced: a crash leaves the old item or the new one. Anything not owned by the
 /// user, looser than 0700/0600, or a symlink is refused with `.unsafe` (exit 6), never "fixed" silently.
-public final class FileStore: TicketStore, Sendable {
+public final class FileStore: ItemStore, Sendable {
     public let kind = StoreKind.file
     public let root: String
     var itemsDirectory: String { root + "/items" }
@@ -126,7 +126,7 @@ public final class FileStore: TicketStore, Sendable {
         }
     }
 
-    // MARK: - TicketStore
+    // MARK: - ItemStore
 
     public func read(account: String, kind: ItemKind) throws(StoreError) -> (metadata: ItemMetadata, secret: SecretBytes)? {
         try prepareDirectories()

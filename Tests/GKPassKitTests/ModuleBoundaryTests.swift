@@ -3,7 +3,7 @@ import Testing
 
 /// The module rules of design.md §2 and issue 17, checked on the sources themselves: imports only go downward (the
 /// sandbox uses GateKeeper and nothing else of ours), no type name is declared in two modules, and none is named
-/// like a standard library or Foundation type we use.
+/// like a module or like a standard library or Foundation type we use.
 @Suite("Module boundaries")
 struct ModuleBoundaryTests {
     static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -109,10 +109,11 @@ struct ModuleBoundaryTests {
         }
     }
 
-    @Test("no type name is declared in two modules, and none shadows a library type")
+    @Test("no type name is declared in two modules, and none shadows a module or a library type")
     func names() throws {
         var declaredIn: [String: Set<String>] = [:]
-        for (module, texts) in try Self.modules() {
+        let sources = try Self.modules()
+        for (module, texts) in sources {
             for name in texts.flatMap(Self.names) { declaredIn[name, default: []].insert(module) }
         }
         #expect(declaredIn["TicketSet"] == ["GKPassKit"] && declaredIn["Hex"] == ["GKText"], "the scan sees the sources")
@@ -121,6 +122,9 @@ struct ModuleBoundaryTests {
         }
         for (name, modules) in declaredIn where Self.libraryNames.contains(name) && Self.libraryNamesAllowed[name] == nil {
             Issue.record("\(name) in \(modules.sorted().joined(separator: ", ")) shadows the library type of that name")
+        }
+        for (name, modules) in declaredIn where Self.allowedImports[name] != nil || sources[name] != nil {
+            Issue.record("\(name) in \(modules.sorted().joined(separator: ", ")) is named like a module: `\(name).X` would no longer reach that module")
         }
         for name in Self.libraryNamesAllowed.keys { #expect(declaredIn[name] != nil, "\(name) is gone: drop its entry in libraryNamesAllowed") }
         for name in Self.sharedNames.keys { #expect((declaredIn[name]?.count ?? 0) > 1, "\(name) is no longer shared: drop its entry") }
