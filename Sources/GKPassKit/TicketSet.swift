@@ -113,14 +113,14 @@ public struct TicketSet: Sendable, Equatable {
             ticket: ticket, profile: profile, cookies: cookies, blobLayout: blobLayout)
     }
 
-    /// ISO 8601 UTC with seconds, `Z` suffix: `2026-11-26T13:00:00Z` (``UTCTime``).
+    /// ISO 8601 UTC with seconds, `Z` suffix: `2026-11-26T13:00:00Z` (``UTCTimestamp``).
     public static func format(_ date: Date) -> String {
-        UTCTime.format(Int64(date.timeIntervalSince1970.rounded(.down)))
+        UTCTimestamp.format(Int64(date.timeIntervalSince1970.rounded(.down)))
     }
 
     /// Reads what `format` writes; other ISO 8601 spellings (offsets, fractions) go to Foundation's parser.
     public static func parse(_ text: String) -> Date? {
-        if UTCTime.hasFormatShape(text) { return UTCTime.parse(text).map { Date(timeIntervalSince1970: Double($0)) } }
+        if UTCTimestamp.hasFormatShape(text) { return UTCTimestamp.parse(text).map { Date(timeIntervalSince1970: Double($0)) } }
         return try? Date(text, strategy: .iso8601)
     }
 }

@@ -86,19 +86,19 @@ struct DateTests {
 
     @Test("UTC times: golden vectors, round trips from 1970 to 2200 and before 1970, junk is nil")
     func utcTimes() {
-        #expect(UTCTime.format(0) == "1970-01-01T00:00:00Z")
-        #expect(UTCTime.format(951_782_400) == "2000-02-29T00:00:00Z")
-        #expect(UTCTime.format(1_800_086_400) == "2027-01-16T08:00:00Z")
-        #expect(UTCTime.format(-1) == "1969-12-31T23:59:59Z")
-        #expect(UTCTime.format(-62_135_596_800) == "0001-01-01T00:00:00Z")
+        #expect(UTCTimestamp.format(0) == "1970-01-01T00:00:00Z")
+        #expect(UTCTimestamp.format(951_782_400) == "2000-02-29T00:00:00Z")
+        #expect(UTCTimestamp.format(1_800_086_400) == "2027-01-16T08:00:00Z")
+        #expect(UTCTimestamp.format(-1) == "1969-12-31T23:59:59Z")
+        #expect(UTCTimestamp.format(-62_135_596_800) == "0001-01-01T00:00:00Z")
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2000 {
             let seconds = Int64.random(in: -62_135_596_800...7_258_118_400, using: &generator)
-            #expect(UTCTime.parse(UTCTime.format(seconds)) == seconds, "\(seconds)")
+            #expect(UTCTimestamp.parse(UTCTimestamp.format(seconds)) == seconds, "\(seconds)")
         }
         for junk in ["", "2026-13-01T00:00:00Z", "2026-11-26 13:00:00Z", "2026-11-26T25:00:00Z", "2026-11-26T13:00:00+01:00", "2026-1a-26T13:00:00Z", "yesterday"] {
-            #expect(UTCTime.parse(junk) == nil, "\(junk)")
+            #expect(UTCTimestamp.parse(junk) == nil, "\(junk)")
         }
-        #expect(UTCTime.hasFormatShape("2026-1a-26T13:00:00Z") && !UTCTime.hasFormatShape("2026-11-26T13:00:00.5Z"))
+        #expect(UTCTimestamp.hasFormatShape("2026-1a-26T13:00:00Z") && !UTCTimestamp.hasFormatShape("2026-11-26T13:00:00.5Z"))
     }
 }

@@ -1,5 +1,5 @@
 /// Days from and to the proleptic Gregorian calendar (Howard Hinnant's algorithms), in Unix time: the arithmetic
-/// under ``HTTPDate`` and ``UTCTime``, without Foundation's calendar machinery.
+/// under ``HTTPDate`` and ``UTCTimestamp``, without Foundation's calendar machinery.
 enum CivilTime {
     /// Days since 1970-01-01 of a civil date (`month` 1...12, `day` 1...31; not checked against the month).
     static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
@@ -29,7 +29,7 @@ enum CivilTime {
 /// The store's and the JSON output's time stamps: ISO 8601 UTC with seconds and a `Z` suffix,
 /// `2026-11-26T13:00:00Z`, in Unix seconds. Computed by hand: Foundation's ISO 8601 style sets up calendar
 /// machinery on first use, which cost `gkpass ticket` milliseconds.
-public enum UTCTime {
+public enum UTCTimestamp {
     /// `2026-11-26T13:00:00Z` for a Unix time (a four-digit year at least, zero-padded).
     public static func format(_ seconds: Int64) -> String {
         var days = seconds / 86_400
