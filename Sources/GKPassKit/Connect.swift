@@ -1,6 +1,6 @@
 public import GateKeeper
 public import Passport
-public import TicketStore
+internal import GKText
 
 /// `gkpass connect`: prove a ticket (or a guest GateKeeper answer) against the network's IRCX server. Directory
 /// first when the network has one and a room is named (`FINDS` -> `613`), then IRCVERS, AUTH, the account's PROPs,

@@ -37,7 +37,7 @@ public struct Refresh: Sendable {
         account: String, password override: SecretBytes?, ladder: StoreLadder, trace: ((String) -> Void)?,
         sleep: ((Double) -> Void)? = nil
     ) throws(GKPassError) -> Outcome {
-        let (store, current) = try Self.storeMutex.locked { () throws(GKPassError) -> (any TicketStore, TicketSet?) in
+        let (store, current) = try Self.storeMutex.locked { () throws(GKPassError) -> (any ItemStore, TicketSet?) in
             let store = try ladder.storeForReading(account: account)
             return (store, try Self.ticket(account, in: store))
         }
@@ -88,7 +88,7 @@ public struct Refresh: Sendable {
         }
     }
 
-    static func ticket(_ account: String, in store: any TicketStore) throws(GKPassError) -> TicketSet? {
+    static func ticket(_ account: String, in store: any ItemStore) throws(GKPassError) -> TicketSet? {
         do {
             guard let item = try store.read(account: account, kind: .ticket) else { return nil }
             return try TicketSet(decoding: item.secret)
