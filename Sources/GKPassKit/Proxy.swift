@@ -268,7 +268,7 @@ public struct Proxy: Sendable {
                 continue
             }
             let session = ProxySession(proxy: self, client: client, number: number, log: log)
-            Thread.detach {
+            PThread.detach {
                 let reason = session.run()
                 log("client \(number) disconnected: \(reason)", true)
                 session.closeClient()
@@ -298,7 +298,7 @@ public struct Proxy: Sendable {
             close(fd)
             return
         }
-        Thread.detach {
+        PThread.detach {
             let deadline = ChatConnection.now() + 2
             var sink = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -761,7 +761,7 @@ final class ProxySession: @unchecked Sendable {
             while running < Self.maximumWorkers && !jobs.isEmpty {
                 let job = jobs.removeFirst()
                 running += 1
-                Thread.detach { mailbox.post(job()) }
+                PThread.detach { mailbox.post(job()) }
             }
             guard toClient.flush(write(client)) else { return leave("the connection to the client broke", quit: "client closed") }
             for id in links.keys.sorted() {
@@ -824,18 +824,5 @@ final class ProxySession: @unchecked Sendable {
                 return errno == EAGAIN ? 0 : -1
             }
         }
-    }
-}
-
-/// POSIX threads (no Foundation in this binary).
-enum Thread {
-    final class Body: @unchecked Sendable {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
-    /// Runs `body` on a thread nobody joins (or here, when no thread can be started).
-    static func detach(_ body: @escaping @Sendable () -> Void) {
-        if let thread = start(body) { pthread_detach(thread) } else { body() }
     }
 }
