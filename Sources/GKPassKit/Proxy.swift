@@ -286,7 +286,7 @@ public struct Proxy: Sendable {
     /// proxy stops writing (FIN after the ERROR line) and reads and drops what the client sends until it closes
     /// too, for at most 2 seconds, on its own thread (at most 64 such at once; beyond that, closed at once).
     static func refuseAndClose(_ fd: Int32, _ reason: String) {
-        let line = Array("ERROR :Closing link (gkpass: \(reason))\r\n".utf8)
+        let line = ProxySession.oneLine("ERROR :Closing link (gkpass: \(reason))")
         _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
         shutdown(fd, Int32(SHUT_WR))
         let linger = lingering.mutex.locked { () -> Bool in
@@ -365,8 +365,14 @@ final class ProxySession: @unchecked Sendable {
         return true
     }
 
+    /// One line of ours to the client. Its text may quote an error that quotes a server, config or chat-page
+    /// value: the bytes IRCXMessage refuses (CR, LF, NUL) become spaces, so it stays one line of our choosing.
     @discardableResult
-    func sendClient(_ text: String) -> Bool { sendClient(Array((text + "\r\n").utf8)) }
+    func sendClient(_ text: String) -> Bool { sendClient(Self.oneLine(text)) }
+
+    static func oneLine(_ text: String) -> [UInt8] {
+        Array(text.utf8).map { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 } + [0x0D, 0x0A]
+    }
 
     /// Tells the client why, and ends its connection; returns the reason for the log.
     func refuse(_ message: String, nick: String = "*") -> String {
