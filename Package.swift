@@ -2,7 +2,9 @@
 // gkpass: Microsoft Passport / GateKeeper credentials for MSN Chat (IRCX) revival networks, on Linux.
 //
 // Layout and import rules: ../shared/docs/design.md §2. Imports only go downward:
-// gkpass -> GKPassKit -> {Passport, TicketStore, GateKeeper} -> CLoader. The sandbox may use GateKeeper only.
+// gkpass -> GKPassKit -> {Passport, TicketStore, GateKeeper} -> {CLoader, GKText}. The sandbox may use GateKeeper
+// only (and so GKText under it, never directly: it keeps its own hex, percent-encoding and dates).
+// Tests/GKPassKitTests/ModuleBoundaryTests checks the imports and that no type name is declared in two modules.
 import PackageDescription
 
 /// Where libsecret's and GLib's headers live: `pkg-config --cflags libsecret-1` on Debian/Ubuntu (both multiarch
@@ -31,6 +33,7 @@ let package = Package(
         // For the fuzz targets in Fuzz/ (a separate package) and other tools that want the parsers.
         .library(name: "Passport", targets: ["Passport"]),
         .library(name: "GKPassKit", targets: ["GKPassKit"]),
+        .library(name: "GKText", targets: ["GKText"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,28 +56,32 @@ let package = Package(
         .target(
             name: "CLoader",
             cSettings: [.unsafeFlags(keyringHeaderPaths.map { "-I" + $0 })]),
+        // The one leaf of text encodings the client modules share: hex, percent-encoding, HTTP dates and the store's
+        // ISO 8601 UTC times. Pure Swift: no dependencies, no I/O, no Foundation.
+        .target(name: "GKText", swiftSettings: strict),
         // prctl(PR_SET_DUMPABLE) and RLIMIT_CORE for the gkpass process (libc only; no library to link).
         .systemLibrary(name: "CProcess"),
         // Pure protocol core: no sockets, files, clocks or globals, and no library loaded at run time (HMAC-MD5 is
         // swift-crypto's, compiled in).
         .target(
-            name: "GateKeeper", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+            name: "GateKeeper", dependencies: ["GKText", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
 
         // The HTTPS Passport login flows over libcurl. Knows nothing of storage.
         // swift-crypto keys the -v trace's fingerprints (HMAC-SHA256 under a per-run random key, Redaction).
         .target(
             name: "Passport",
-            dependencies: ["CLoader", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CLoader", "GKText", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict + keyringHeaders),
 
         // Where tickets live: the Secret Service (every call through libsecret, after checking who runs the bus)
-        // and a private file store, with per-account locks.
-        .target(name: "TicketStore", dependencies: ["CLoader"], swiftSettings: strict + keyringHeaders),
+        // and a private file store, with per-account locks. Items are opaque secrets under clear metadata: the
+        // ticket document (TicketSet) is GKPassKit's.
+        .target(name: "TicketStore", dependencies: ["CLoader", "GKText"], swiftSettings: strict + keyringHeaders),
 
-        // The use cases the CLI composes.
+        // The use cases the CLI composes, and the ticket document.
         .target(
             name: "GKPassKit",
-            dependencies: ["GateKeeper", "Passport", "TicketStore", "CProcess", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["GateKeeper", "Passport", "TicketStore", "GKText", "CProcess", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict + keyringHeaders),
 
         .executableTarget(
@@ -123,14 +130,15 @@ let package = Package(
 
         .testTarget(
             name: "GateKeeperTests", dependencies: ["GateKeeper", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(name: "GKTextTests", dependencies: ["GKText"], swiftSettings: strict),
         .testTarget(name: "ShimTests", dependencies: ["CLoader"], swiftSettings: strict + keyringHeaders),
         // Helpers shared by the end-to-end suites: start the real sandbox, run curl, talk raw IRCX.
         .target(name: "GKPassTestSupport", path: "Tests/Support"),
         .testTarget(name: "GKPassSandboxTests", dependencies: ["GKPassSandbox", "GateKeeper", "GKPassTestSupport"]),
-        .testTarget(name: "PassportTests", dependencies: ["Passport", "CLoader", "GKPassTestSupport"], swiftSettings: keyringHeaders),
+        .testTarget(name: "PassportTests", dependencies: ["Passport", "GKText", "CLoader", "GKPassTestSupport"], swiftSettings: keyringHeaders),
         .testTarget(name: "TicketStoreTests", dependencies: ["TicketStore", "CLoader", "GKPassTestSupport"], swiftSettings: keyringHeaders),
-        .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport", "TicketStore"], swiftSettings: strict + keyringHeaders),
-        .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "Passport", "GKPassTestSupport"], swiftSettings: keyringHeaders),
+        .testTarget(name: "GKPassKitTests", dependencies: ["GKPassKit", "GateKeeper", "Passport", "TicketStore", "GKText"], swiftSettings: strict + keyringHeaders),
+        .testTarget(name: "GKPassCLITests", dependencies: ["GateKeeper", "Passport", "GKText", "GKPassTestSupport"], swiftSettings: keyringHeaders),
     ],
     swiftLanguageModes: [.v6]
 )

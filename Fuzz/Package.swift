@@ -19,7 +19,9 @@ let package = Package(
         .executableTarget(name: "FuzzPassportBlob", dependencies: [.product(name: "GateKeeper", package: "gkpass")]),
         .executableTarget(name: "FuzzIRCXLine", dependencies: [.product(name: "GateKeeper", package: "gkpass")]),
         .executableTarget(name: "FuzzPassportHeaders", dependencies: [.product(name: "Passport", package: "gkpass")], swiftSettings: keyringHeaders),
-        .executableTarget(name: "FuzzSetCookie", dependencies: [.product(name: "Passport", package: "gkpass")], swiftSettings: keyringHeaders),
+        .executableTarget(
+            name: "FuzzSetCookie", dependencies: [.product(name: "Passport", package: "gkpass"), .product(name: "GKText", package: "gkpass")],
+            swiftSettings: keyringHeaders),
         .executableTarget(name: "FuzzChatPage", dependencies: [.product(name: "Passport", package: "gkpass")], swiftSettings: keyringHeaders),
         .executableTarget(name: "FuzzConfig", dependencies: [.product(name: "GKPassKit", package: "gkpass")], swiftSettings: keyringHeaders),
     ],

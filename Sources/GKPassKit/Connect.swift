@@ -1,6 +1,6 @@
 public import GateKeeper
 public import Passport
-public import TicketStore
+internal import GKText
 
 /// `gkpass connect`: prove a ticket (or a guest GateKeeper answer) against the network's IRCX server. Directory
 /// first when the network has one and a room is named (`FINDS` -> `613`), then IRCVERS, AUTH, the account's PROPs,
@@ -36,9 +36,19 @@ public struct Connect {
         public var domain: String
         public var nickname: String
         public var room: String?
-        /// PROPs the server refused (906), by name.
+        /// PROPs the server refused (906), by name: each name once, at most ``Connect/keptRefusedProps`` of them.
         public var refusedProps: [String]
+        /// Further PROP refusals beyond those listed (a server that floods 906s).
+        public var refusedPropsOmitted = 0
     }
+
+    /// What `open` keeps from a server before the goal is done, however much it sends: the first lines from
+    /// registration (001) on, at most this many and at most ``keptBytes`` bytes; later lines are read, answered if
+    /// need be (PING), and dropped. A proxy hands them (its goal is registration: only the 001) to its client.
+    public static let keptLines = 64
+    public static let keptBytes = 16_384
+    /// The most distinct refused PROP names kept (the account sends four).
+    public static let keptRefusedProps = 16
 
     public func run(trace: ((String) -> Void)?) throws(GKPassError) -> Outcome {
         var directory: Network.Endpoint?
@@ -60,7 +70,9 @@ public struct Connect {
         var outcome = Outcome(
             server: target, directory: directory, package: package, version: network.gatekeeperVersion, user: "", domain: "",
             nickname: "", room: nil, refusedProps: [])
-        for event in try session(target, goal: goal, trace: trace) {
+        let opened = try session(target, goal: goal, trace: trace)
+        outcome.refusedPropsOmitted = opened.refusedPropsOmitted
+        for event in opened.events {
             switch event {
             case .authenticated(let user, let domain):
                 outcome.user = user
@@ -81,7 +93,7 @@ public struct Connect {
 
     /// Where the directory says `room` is (FINDS -> 613), as this identity.
     public func find(room: String, directory: Network.Endpoint, trace: ((String) -> Void)?) throws(GKPassError) -> Network.Endpoint {
-        let found = try session(directory, goal: .find(room), trace: trace)
+        let found = try session(directory, goal: .find(room), trace: trace).events
         guard case .found(let host, let port)? = found.first(where: { if case .found = $0 { true } else { false } }) else {
             throw GKPassError(.network, "the directory \(directory) did not say where \(room) is")
         }
@@ -120,18 +132,40 @@ public struct Connect {
     }
 
     /// One connection, pumped until the goal or a failure; QUITs when done.
-    func session(_ endpoint: Network.Endpoint, goal: ChatClient.Goal, trace: ((String) -> Void)?) throws(GKPassError) -> [ChatClient.Event] {
+    func session(_ endpoint: Network.Endpoint, goal: ChatClient.Goal, trace: ((String) -> Void)?) throws(GKPassError) -> Opened {
         let opened = try open(endpoint, goal: goal, trace: trace)
         try? opened.connection.send(Array("QUIT :gkpass connect\r\n".utf8), deadline: ChatConnection.now() + 2)
-        return opened.events
+        return opened
     }
 
-    /// A live upstream connection after the goal: the events, and the raw lines from registration (001) on,
-    /// which a proxy hands to its client.
+    /// A live upstream connection after the goal: the events (without the lines sent), and the raw lines from
+    /// registration (001) on, which a proxy hands to its client: a bounded window (``keptLines``, ``keptBytes``).
     public struct Opened {
         public var connection: ChatConnection
         public var events: [ChatClient.Event]
         public var linesSinceRegistration: [[UInt8]]
+        /// Lines from registration on that did not fit the window and were dropped.
+        public var linesDropped = 0
+        /// PROP refusals (906) beyond the first ``keptRefusedProps`` names, counted, not kept.
+        public var refusedPropsOmitted = 0
+    }
+
+    /// The first lines of a stream, up to a count and a byte total; the rest only counted.
+    struct Window {
+        var lines: [[UInt8]] = []
+        var bytes = 0
+        var dropped = 0
+        let maximumLines: Int
+        let maximumBytes: Int
+
+        mutating func append(_ line: [UInt8]) {
+            guard lines.count < maximumLines, bytes + line.count <= maximumBytes else {
+                dropped += 1
+                return
+            }
+            lines.append(line)
+            bytes += line.count
+        }
     }
 
     /// Connects and pumps until the goal; the connection stays open for the caller.
@@ -158,8 +192,13 @@ public struct Connect {
         do { try send(try client.start()) } catch let error as GKPassError { throw error } catch {
             throw GKPassError(.failure, "cannot start the exchange")
         }
+        // Bounded, whatever the server sends before the goal: every event but the lines sent (one per PING), each
+        // refused PROP name once and at most keptRefusedProps of them, and a window of lines.
         var events: [ChatClient.Event] = []
-        var registered: [[UInt8]] = []
+        var refused: Set<String> = []
+        var refusedOmitted = 0
+        var registered = Window(maximumLines: Self.keptLines, maximumBytes: Self.keptBytes)
+        var sinceRegistration = false
         while true {
             guard let line = try connection.receiveLine(deadline: deadline) else {
                 throw GKPassError(.network, "\(endpoint) closed the connection before \(Self.describe(goal)) was done")
@@ -172,14 +211,31 @@ public struct Connect {
             do { new = try client.receive(message) } catch {
                 throw Self.error(error, endpoint: endpoint)
             }
-            if !registered.isEmpty || new.contains(where: { if case .registered = $0 { true } else { false } }) {
+            if sinceRegistration || new.contains(where: { if case .registered = $0 { true } else { false } }) {
+                sinceRegistration = true
                 registered.append(line)
             }
             for event in new {
-                if case .send(let bytes) = event { try send(bytes) }
+                switch event {
+                case .send(let bytes): try send(bytes)
+                case .propRefused(let name, _):
+                    if refused.contains(name) { break }
+                    if refused.count < Self.keptRefusedProps {
+                        refused.insert(name)
+                        events.append(event)
+                    } else {
+                        refusedOmitted += 1
+                    }
+                default: events.append(event)
+                }
             }
-            events += new
-            if new.contains(.done) { return Opened(connection: connection, events: events, linesSinceRegistration: registered) }
+            if new.contains(.done) {
+                if registered.dropped > 0 {
+                    trace?("kept the first \(registered.lines.count) of \(registered.lines.count + registered.dropped) lines since registration (at most \(Self.keptLines) lines, \(Self.keptBytes) bytes); the rest were read and dropped")
+                }
+                return Opened(connection: connection, events: events, linesSinceRegistration: registered.lines, linesDropped: registered.dropped,
+                    refusedPropsOmitted: refusedOmitted)
+            }
         }
     }
 

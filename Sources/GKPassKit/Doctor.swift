@@ -1,6 +1,7 @@
 internal import Glibc
 public import Passport
 public import TicketStore
+internal import GKText
 
 /// `gkpass doctor`: every piece gkpass depends on, checked, with the fix for each that fails.
 public struct Doctor {

@@ -1,4 +1,5 @@
 internal import FoundationEssentials
+internal import GKText
 
 /// The JSON gkpass prints for scripts (`status --json`, `list --json`, `doctor --json`, `connect --json`, and the
 /// error object of a command given `--json`), through `Encodable` and `JSONEncoder`. `gkpass ticket`, the
@@ -23,16 +24,11 @@ enum JSONOutput {
             if byte == 0x7F {
                 out += Array("\\u007f".utf8)
             } else if byte == 0xC2, let next = bytes.next() {
-                if (0x80...0x9F).contains(next) { out += Array("\\u00".utf8) + hex(next) } else { out += [byte, next] }
+                if (0x80...0x9F).contains(next) { out += Array("\\u00".utf8) + Array(Hex.encode([next], uppercase: false).utf8) } else { out += [byte, next] }
             } else {
                 out.append(byte)
             }
         }
         return String(decoding: out + [0x0A], as: UTF8.self)
-    }
-
-    private static func hex(_ byte: UInt8) -> [UInt8] {
-        let digits = Array("0123456789abcdef".utf8)
-        return [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
     }
 }

@@ -1,6 +1,7 @@
 internal import FoundationEssentials
 public import Passport
 public import TicketStore
+internal import GKText
 
 /// `gkpass login`: run the network's Passport flow, collect every cookie, and store the ticket set. Nothing is
 /// stored unless the whole flow succeeds, so a failed login never touches a good stored ticket.
@@ -67,7 +68,7 @@ public struct Login {
     /// The storage part, for a caller that holds the account's lock: the ticket set (and a password to remember),
     /// the store record with the ticket's expiry (what `list` shows while the keyring is locked), and the default
     /// account when there is none yet.
-    public func keep(_ set: TicketSet, password: SecretBytes?, in store: any TicketStore, ladder: StoreLadder) throws(StoreError) {
+    public func keep(_ set: TicketSet, password: SecretBytes?, in store: any ItemStore, ladder: StoreLadder) throws(StoreError) {
         try store.write(set.metadata, secret: set.encoded())
         if let password {
             try store.write(ItemMetadata(account: account, network: network.name, kind: .password, expires: nil), secret: password)

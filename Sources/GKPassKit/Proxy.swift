@@ -268,7 +268,7 @@ public struct Proxy: Sendable {
                 continue
             }
             let session = ProxySession(proxy: self, client: client, number: number, log: log)
-            Thread.detach {
+            PThread.detach {
                 let reason = session.run()
                 log("client \(number) disconnected: \(reason)", true)
                 session.closeClient()
@@ -286,7 +286,7 @@ public struct Proxy: Sendable {
     /// proxy stops writing (FIN after the ERROR line) and reads and drops what the client sends until it closes
     /// too, for at most 2 seconds, on its own thread (at most 64 such at once; beyond that, closed at once).
     static func refuseAndClose(_ fd: Int32, _ reason: String) {
-        let line = Array("ERROR :Closing link (gkpass: \(reason))\r\n".utf8)
+        let line = ProxySession.oneLine("ERROR :Closing link (gkpass: \(reason))")
         _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
         shutdown(fd, Int32(SHUT_WR))
         let linger = lingering.mutex.locked { () -> Bool in
@@ -298,7 +298,7 @@ public struct Proxy: Sendable {
             close(fd)
             return
         }
-        Thread.detach {
+        PThread.detach {
             let deadline = ChatConnection.now() + 2
             var sink = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -365,8 +365,14 @@ final class ProxySession: @unchecked Sendable {
         return true
     }
 
+    /// One line of ours to the client. Its text may quote an error that quotes a server, config or chat-page
+    /// value: the bytes IRCXMessage refuses (CR, LF, NUL) become spaces, so it stays one line of our choosing.
     @discardableResult
-    func sendClient(_ text: String) -> Bool { sendClient(Array((text + "\r\n").utf8)) }
+    func sendClient(_ text: String) -> Bool { sendClient(Self.oneLine(text)) }
+
+    static func oneLine(_ text: String) -> [UInt8] {
+        Array(text.utf8).map { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 } + [0x0D, 0x0A]
+    }
 
     /// Tells the client why, and ends its connection; returns the reason for the log.
     func refuse(_ message: String, nick: String = "*") -> String {
@@ -761,7 +767,7 @@ final class ProxySession: @unchecked Sendable {
             while running < Self.maximumWorkers && !jobs.isEmpty {
                 let job = jobs.removeFirst()
                 running += 1
-                Thread.detach { mailbox.post(job()) }
+                PThread.detach { mailbox.post(job()) }
             }
             guard toClient.flush(write(client)) else { return leave("the connection to the client broke", quit: "client closed") }
             for id in links.keys.sorted() {
@@ -824,18 +830,5 @@ final class ProxySession: @unchecked Sendable {
                 return errno == EAGAIN ? 0 : -1
             }
         }
-    }
-}
-
-/// POSIX threads (no Foundation in this binary).
-enum Thread {
-    final class Body: @unchecked Sendable {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
-    /// Runs `body` on a thread nobody joins (or here, when no thread can be started).
-    static func detach(_ body: @escaping @Sendable () -> Void) {
-        if let thread = start(body) { pthread_detach(thread) } else { body() }
     }
 }

@@ -37,7 +37,7 @@ public struct Refresh: Sendable {
         account: String, password override: SecretBytes?, ladder: StoreLadder, trace: ((String) -> Void)?,
         sleep: ((Double) -> Void)? = nil
     ) throws(GKPassError) -> Outcome {
-        let (store, current) = try Self.storeMutex.locked { () throws(GKPassError) -> (any TicketStore, TicketSet?) in
+        let (store, current) = try Self.storeMutex.locked { () throws(GKPassError) -> (any ItemStore, TicketSet?) in
             let store = try ladder.storeForReading(account: account)
             return (store, try Self.ticket(account, in: store))
         }
@@ -88,7 +88,7 @@ public struct Refresh: Sendable {
         }
     }
 
-    static func ticket(_ account: String, in store: any TicketStore) throws(GKPassError) -> TicketSet? {
+    static func ticket(_ account: String, in store: any ItemStore) throws(GKPassError) -> TicketSet? {
         do {
             guard let item = try store.read(account: account, kind: .ticket) else { return nil }
             return try TicketSet(decoding: item.secret)
@@ -111,26 +111,8 @@ public struct Refresh: Sendable {
             }
         }
         // A thread that cannot be started is no worse than fewer jobs; with none at all, work here.
-        let threads = (0..<max(1, min(jobs, count))).compactMap { _ in Thread.start(work) }
+        let threads = (0..<max(1, min(jobs, count))).compactMap { _ in PThread.start(work) }
         if threads.isEmpty { work() }
-        for thread in threads { Thread.join(thread) }
+        for thread in threads { PThread.join(thread) }
     }
-}
-
-extension Thread {
-    /// A joinable thread running `body`; nil when the system will not start one (EAGAIN).
-    static func start(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
-        var thread = pthread_t()
-        guard pthread_create(&thread, nil, { raw in
-            Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, box) == 0 else {
-            Unmanaged<Body>.fromOpaque(box).release()
-            return nil
-        }
-        return thread
-    }
-
-    static func join(_ thread: pthread_t) { pthread_join(thread, nil) }
 }

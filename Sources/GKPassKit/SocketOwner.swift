@@ -1,4 +1,5 @@
 internal import Glibc
+internal import GKText
 
 /// One end of a TCP connection: family, address bytes in network order (4 or 16), port.
 public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
@@ -171,15 +172,10 @@ public enum ProcNetTCP {
         var index = 0
         while index < address.address.count {
             let word = Array(address.address[index..<(index + 4)])
-            for byte in littleEndian ? word.reversed() : word { text += hex(byte) }
+            text += Hex.encode(littleEndian ? word.reversed() : word)
             index += 4
         }
-        return text + ":" + hex(UInt8(address.port >> 8)) + hex(UInt8(address.port & 0xFF))
-    }
-
-    static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789ABCDEF")
-        return String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 0xF)])
+        return text + ":" + Hex.encode([UInt8(address.port >> 8), UInt8(address.port & 0xFF)])
     }
 }
 

@@ -21,7 +21,7 @@ public struct StoreLadder: Sendable {
 
     /// The store to write `account` to. `auto` prefers an unlocked Secret Service and otherwise falls back to the
     /// file store with one warning; `secret-service` never falls back.
-    public func storeForWriting(_ choice: StoreChoice, warn: (String) -> Void) throws(GKPassError) -> any TicketStore {
+    public func storeForWriting(_ choice: StoreChoice, warn: (String) -> Void) throws(GKPassError) -> any ItemStore {
         switch choice {
         case .file:
             return fileStore
@@ -44,14 +44,14 @@ public struct StoreLadder: Sendable {
     }
 
     /// The store that holds `account` (as recorded at login), for reading and deleting.
-    public func storeForReading(account: String) throws(GKPassError) -> any TicketStore {
+    public func storeForReading(account: String) throws(GKPassError) -> any ItemStore {
         let recorded: StoreKind?
         do { recorded = try fileStore.recordedStore(account: account) } catch { throw GKPassError(store: error) }
         return try store(recorded: recorded)
     }
 
     /// The store a record names (the file store when there is no record).
-    public func store(recorded: StoreKind?) throws(GKPassError) -> any TicketStore {
+    public func store(recorded: StoreKind?) throws(GKPassError) -> any ItemStore {
         switch recorded {
         case .some(.secretService):
             do { return try SecretServiceStore(environment: environment, deadline: deadline) } catch { throw GKPassError(store: error) }

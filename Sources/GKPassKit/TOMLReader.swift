@@ -1,4 +1,4 @@
-internal import GateKeeper
+internal import GKText
 
 /// A strict reader for the part of TOML 1.0 that config.toml uses: comments, `[table]` headers, bare, quoted and
 /// dotted keys, basic and literal strings, decimal integers, booleans and arrays of those. Anything else (floats,

@@ -1,4 +1,4 @@
-internal import GateKeeper
+internal import GKText
 
 /// Text from servers and libraries on its way to a terminal: `cbtxt` and `ec=` messages, IRC numerics, keyring
 /// errors. Control characters are shown, not obeyed: an escape sequence from a server must not recolour, retitle

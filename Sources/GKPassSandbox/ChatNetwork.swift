@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Where a session's bytes go. The NIO handler implements it; tests can implement it with an array.
-public protocol ChatConnection: AnyObject, Sendable {
+public protocol SessionConnection: AnyObject, Sendable {
     func send(_ bytes: [UInt8])
     func close()
 }
@@ -64,7 +64,7 @@ public final class ChatNetwork: Sendable {
     }
 
     struct Member {
-        let connection: any ChatConnection
+        let connection: any SessionConnection
         var prefix: [UInt8]
         /// USER's real name (empty for a registration-cookie user, as irc7 leaves it).
         var realName: [UInt8] = []
@@ -118,7 +118,7 @@ public final class ChatNetwork: Sendable {
     // MARK: - Members
 
     /// Claims `nick` for `connection`; false when another connection holds it.
-    func claim(nick: [UInt8], prefix: [UInt8], connection: any ChatConnection, replacing old: [UInt8]?) -> Bool {
+    func claim(nick: [UInt8], prefix: [UInt8], connection: any SessionConnection, replacing old: [UInt8]?) -> Bool {
         state.withLock { state in
             let key = Self.key(nick)
             if let holder = state.members[key], holder.connection !== connection { return false }
@@ -151,7 +151,7 @@ public final class ChatNetwork: Sendable {
         }
     }
 
-    func connection(nick: [UInt8]) -> (any ChatConnection)? {
+    func connection(nick: [UInt8]) -> (any SessionConnection)? {
         state.withLock { $0.members[Self.key(nick)]?.connection }
     }
 
@@ -167,10 +167,10 @@ public final class ChatNetwork: Sendable {
     }
 
     /// Drops `nick` everywhere; returns each distinct connection that shared a room with it.
-    func leave(nick: [UInt8]) -> [any ChatConnection] {
+    func leave(nick: [UInt8]) -> [any SessionConnection] {
         state.withLock { state in
             let nickKey = Self.key(nick)
-            var peers: [ObjectIdentifier: any ChatConnection] = [:]
+            var peers: [ObjectIdentifier: any SessionConnection] = [:]
             for (roomKey, var room) in state.rooms where room.nicks.contains(nickKey) {
                 room.nicks.removeAll { $0 == nickKey }
                 room.levels[nickKey] = nil
@@ -198,7 +198,7 @@ public final class ChatNetwork: Sendable {
         var level: Level
         /// Every member's nickname with its flag, join order, the joiner last.
         var names: [[UInt8]]
-        var others: [any ChatConnection]
+        var others: [any SessionConnection]
         var topic: Topic?
         var onJoin: [UInt8]?
     }
@@ -228,7 +228,7 @@ public final class ChatNetwork: Sendable {
     }
 
     /// Removes `nick` from `room`; returns the other members' connections, or nil if `nick` was not there.
-    func part(nick: [UInt8], room: [UInt8]) -> (name: [UInt8], others: [any ChatConnection])? {
+    func part(nick: [UInt8], room: [UInt8]) -> (name: [UInt8], others: [any SessionConnection])? {
         state.withLock { state in
             let roomKey = Self.key(room), nickKey = Self.key(nick)
             guard var entry = state.rooms[roomKey], entry.nicks.contains(nickKey) else { return nil }
@@ -241,7 +241,7 @@ public final class ChatNetwork: Sendable {
     }
 
     /// The connections of `room`'s members other than `nick`; nil when `nick` is not in the room.
-    func audience(room: [UInt8], except nick: [UInt8]) -> (name: [UInt8], others: [any ChatConnection])? {
+    func audience(room: [UInt8], except nick: [UInt8]) -> (name: [UInt8], others: [any SessionConnection])? {
         state.withLock { state in
             let nickKey = Self.key(nick)
             guard let entry = state.rooms[Self.key(room)], entry.nicks.contains(nickKey) else { return nil }
@@ -280,7 +280,7 @@ public final class ChatNetwork: Sendable {
     /// Sets `property` of `room` (TOPIC through the TOPIC command too); returns the room's name and the connections
     /// that should hear of it: every member for the texts, members at the key's own level for keys.
     func set(_ property: RoomProperty, of room: [UInt8], to value: [UInt8], by nick: [UInt8], now: Int64) throws(Refusal)
-        -> (name: [UInt8], audience: [any ChatConnection])
+        -> (name: [UInt8], audience: [any SessionConnection])
     {
         try state.withLock { state throws(Refusal) in
             let roomKey = Self.key(room), nickKey = Self.key(nick)
@@ -303,7 +303,7 @@ public final class ChatNetwork: Sendable {
     /// needs the level the mode grants (voice and host: host; owner: owner) and at least the target's level.
     /// Returns the room's name, the target's nickname as it registered, and every member's connection.
     func change(_ level: Level, adding: Bool, of target: [UInt8], in room: [UInt8], by nick: [UInt8]) throws(Refusal)
-        -> (name: [UInt8], target: [UInt8], everyone: [any ChatConnection])
+        -> (name: [UInt8], target: [UInt8], everyone: [any SessionConnection])
     {
         try state.withLock { state throws(Refusal) in
             let roomKey = Self.key(room), nickKey = Self.key(nick), targetKey = Self.key(target)
@@ -327,7 +327,7 @@ public final class ChatNetwork: Sendable {
 
     /// `target`'s connection if it is in `room` with `nick`, and whether it speaks IRCX (for WHISPER).
     func whisperTarget(_ target: [UInt8], in room: [UInt8], from nick: [UInt8]) throws(Refusal)
-        -> (name: [UInt8], connection: any ChatConnection, speaksIRCX: Bool)
+        -> (name: [UInt8], connection: any SessionConnection, speaksIRCX: Bool)
     {
         try state.withLock { state throws(Refusal) in
             guard let entry = state.rooms[Self.key(room)] else { throw .noSuchRoom }

@@ -3,7 +3,7 @@ import GateKeeper
 import NIOCore
 
 /// A session's outbound side on a NIO channel. Writes are thread-safe (other sessions send into this one).
-final class ChannelChatConnection: ChatConnection {
+final class ChannelSessionConnection: SessionConnection {
     let channel: any Channel
     let delay: TimeAmount?
 
@@ -51,7 +51,7 @@ final class IRCXHandler: ChannelInboundHandler {
         let delay = configuration.faults.contains(.slow) ? TimeAmount.milliseconds(Int64(configuration.slowSeconds * 1000)) : nil
         let session = IRCXSession(
             configuration: configuration, network: network,
-            connection: ChannelChatConnection(channel: context.channel, delay: delay), peerAddress: peer, log: log)
+            connection: ChannelSessionConnection(channel: context.channel, delay: delay), peerAddress: peer, log: log)
         self.session = session
         context.eventLoop.assumeIsolated().scheduleTask(in: Self.registrationTimeout) {
             if !session.registered && !session.isClosed { session.closeLink("Registration timeout") }

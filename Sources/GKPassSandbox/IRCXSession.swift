@@ -12,7 +12,7 @@ import GateKeeper
 public final class IRCXSession {
     let configuration: SandboxConfiguration
     let network: ChatNetwork
-    let connection: any ChatConnection
+    let connection: any SessionConnection
     let tokens: PassportV4
     let peerAddress: String
     let log: @Sendable (String) -> Void
@@ -47,7 +47,7 @@ public final class IRCXSession {
     static let packages = "GateKeeper,GateKeeperPassport"
 
     public init(
-        configuration: SandboxConfiguration, network: ChatNetwork, connection: any ChatConnection, peerAddress: String,
+        configuration: SandboxConfiguration, network: ChatNetwork, connection: any SessionConnection, peerAddress: String,
         log: @escaping @Sendable (String) -> Void
     ) {
         self.configuration = configuration

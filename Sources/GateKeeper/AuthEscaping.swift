@@ -1,3 +1,5 @@
+internal import GKText
+
 /// IRCX AUTH parameter escaping, byte-exact (protocol.md §1.2).
 ///
 /// Seven bytes are escaped: NUL `\0`, TAB `\t`, LF `\n`, CR `\r`, space `\b`, comma `\c`, backslash `\\`. Every other

@@ -1,3 +1,5 @@
+internal import GKText
+
 /// A client GUID as GateKeeper v2/v3 sends it: 16 raw bytes in Windows in-memory `GUID` order (protocol.md §1.5).
 ///
 /// Windows order stores Data1 (4 bytes), Data2 and Data3 (2 bytes each) little-endian and Data4 (8 bytes) as is. The

@@ -1,3 +1,5 @@
+internal import GKText
+
 /// The GateKeeperPassport credential blob: two strings, each preceded by its byte length as 8 uppercase hex digits
 /// (protocol.md §2.2, design.md §5): `%08X(len a) a %08X(len b) b`. No header, no separator.
 ///

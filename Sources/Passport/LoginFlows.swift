@@ -1,3 +1,5 @@
+internal import GKText
+
 /// What a login yields: the two Passport tokens the chat server needs and every cookie seen on the way.
 public struct PassportTickets: Sendable, Equatable {
     /// PassportTicket: the `t=` value (the chat site's MSPAuth).

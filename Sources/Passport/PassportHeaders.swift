@@ -1,3 +1,5 @@
+internal import GKText
+
 /// Parsers for the Passport 1.4 headers (protocol.md §3a; MS-PASS 2.2). All pure: a header value in, a value out.
 public enum PassportHeaders {
     /// The `PassportURLs` nexus header: `DARealm=Passport.Net,DALogin=login.passport.com/login2.srf,…`.

@@ -1,4 +1,5 @@
 internal import Crypto
+internal import GKText
 
 /// One login's HTTP conversation: the libcurl client, the in-memory cookie jar, a hop limit, and a trace for
 /// `--verbose` in which every secret is replaced by a short fingerprint.
@@ -56,7 +57,7 @@ public enum Redaction {
     /// `‹redacted:1a2b3c4d len=12›` for `value` (its UTF-8 length).
     public static func fingerprint(_ value: some StringProtocol) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(value.utf8), using: key)
-        let hex = mac.prefix(4).map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+        let hex = Hex.encode(mac.prefix(4), uppercase: false)
         return "‹redacted:\(hex) len=\(value.utf8.count)›"
     }
 

@@ -1,4 +1,5 @@
 internal import CLoader
+internal import GKText
 
 /// The parts of an http(s) URL the login flows need, parsed by bytes (no Foundation URL, which normalises).
 public struct PassportURL: Equatable, Sendable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+internal import GKText
+
 /// One `Set-Cookie` header (RFC 6265 §5.2, the parts a Passport login needs), parsed leniently the way browsers do:
 /// the name and value up to the first `;`, then attributes. Values keep `=` (base64 padding) and are not decoded.
 public struct SetCookie: Equatable, Sendable {
@@ -46,40 +48,5 @@ public struct SetCookie: Equatable, Sendable {
     public func expiry(now: Int64) -> Int64? {
         if let maxAge { return now + maxAge }
         return expires
-    }
-}
-
-/// HTTP dates: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) and the RFC 850 / cookie variants with dashes.
-public enum HTTPDate {
-    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-
-    /// Unix time, or nil when the text is not a date.
-    public static func parse(_ text: String) -> Int64? {
-        // Tokens: day-of-month, month name, year, hh:mm:ss; the weekday and "GMT" are ignored.
-        let tokens = text.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "," })
-        var day: Int64?, month: Int64?, year: Int64?, time: (Int64, Int64, Int64)?
-        for token in tokens {
-            let lower = token.lowercased()
-            if let index = months.firstIndex(of: String(lower.prefix(3))), lower.count >= 3, lower.allSatisfy(\.isLetter) {
-                month = Int64(index + 1)
-            } else if token.contains(":") {
-                let parts = token.split(separator: ":").compactMap { Int64($0) }
-                if parts.count == 3 { time = (parts[0], parts[1], parts[2]) }
-            } else if let number = Int64(token) {
-                if token.count <= 2 && day == nil { day = number } else { year = number < 100 ? number + (number < 70 ? 2000 : 1900) : number }
-            }
-        }
-        guard let day, let month, let year, let (h, m, s) = time, (1...31).contains(day), h < 24, m < 60, s < 61 else {
-            return nil
-        }
-        // Days from civil (Howard Hinnant's algorithm).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return days * 86_400 + h * 3600 + m * 60 + s
     }
 }

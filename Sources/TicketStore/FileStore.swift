@@ -1,17 +1,18 @@
 internal import Glibc
 import FoundationEssentials
+internal import GKText
 
 /// Tickets in private files, for SSH sessions, servers, containers and cron where no keyring runs (design.md §6).
 ///
 /// Layout under the root (`${XDG_STATE_HOME:-~/.local/state}/gkpass`, mode 0700):
 /// ```
-/// items/<account>.<kind>.json   0600  {"metadata": {...}, "secret": "<the secret, e.g. the TicketSet JSON>"}
+/// items/<account>.<kind>.json   0600  {"metadata": {...}, "secret": "<the secret: a ticket document, a password>"}
 /// locks/<account>.lock          0600  flock(2) target, one per account
 /// ```
 /// Writes go to a temporary file (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) in the same directory, are fsynced, renamed over
 /// the old file, and the directory is fsynced: a crash leaves the old item or the new one. Anything not owned by the
 /// user, looser than 0700/0600, or a symlink is refused with `.unsafe` (exit 6), never "fixed" silently.
-public final class FileStore: TicketStore, Sendable {
+public final class FileStore: ItemStore, Sendable {
     public let kind = StoreKind.file
     public let root: String
     var itemsDirectory: String { root + "/items" }
@@ -38,19 +39,11 @@ public final class FileStore: TicketStore, Sendable {
     /// A file-name-safe spelling of an account: bytes outside `A-Za-z0-9 . _ @ + -` become `%XX`, and a leading dot
     /// is escaped, so no account name can climb out of the directory or hide a file.
     public static func fileName(for account: String) -> String {
-        var out = ""
-        for (index, byte) in account.utf8.enumerated() {
-            let safe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || [UInt8(ascii: "_"), UInt8(ascii: "@"), UInt8(ascii: "+"), UInt8(ascii: "-")].contains(byte)
-                || (byte == UInt8(ascii: ".") && index > 0)
-            if safe {
-                out.unicodeScalars.append(UnicodeScalar(byte))
-            } else {
-                let hex = Array("0123456789ABCDEF".utf8)
-                out += "%" + String(UnicodeScalar(hex[Int(byte >> 4)])) + String(UnicodeScalar(hex[Int(byte & 0xF)]))
-            }
-        }
-        return out
+        let name = PercentEncoding.encode(account, keeping: { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || [UInt8(ascii: "_"), UInt8(ascii: "@"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ".")].contains(byte)
+        })
+        return name.hasPrefix(".") ? "%2E" + name.dropFirst() : name
     }
 
     func itemPath(_ account: String, _ kind: ItemKind) -> String {
@@ -133,7 +126,7 @@ public final class FileStore: TicketStore, Sendable {
         }
     }
 
-    // MARK: - TicketStore
+    // MARK: - ItemStore
 
     public func read(account: String, kind: ItemKind) throws(StoreError) -> (metadata: ItemMetadata, secret: SecretBytes)? {
         try prepareDirectories()

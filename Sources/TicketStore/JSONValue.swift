@@ -1,9 +1,11 @@
-/// A JSON reader for the store's own small documents (the ticket document, the file store's item files), so that
-/// `gkpass ticket` decodes without Foundation's JSONDecoder: its first use sets up generic and protocol machinery
-/// that cost the per-connection read about a quarter of a millisecond a document. RFC 8259, strict: one value,
-/// whitespace around it, nothing else; strings must be valid UTF-8 with valid escapes; nesting at most
-/// ``maximumDepth`` deep. The writers stay JSONEncoder (they run once per login).
-enum JSONValue: Equatable {
+internal import GKText
+
+/// A JSON reader for gkpass's own small documents (the file store's item files here, and GKPassKit's ticket
+/// document through package access), so that `gkpass ticket` decodes without Foundation's JSONDecoder: its first
+/// use sets up generic and protocol machinery that cost the per-connection read about a quarter of a millisecond a
+/// document. RFC 8259, strict: one value, whitespace around it, nothing else; strings must be valid UTF-8 with
+/// valid escapes; nesting at most ``maximumDepth`` deep. The writers stay JSONEncoder (they run once per login).
+package enum JSONValue: Equatable {
     case string(String)
     /// The number's text as it appeared (the store's documents only hold small integers).
     case number(String)
@@ -13,11 +15,11 @@ enum JSONValue: Equatable {
     /// Members in document order; a repeated name keeps its last value (as JSONDecoder does).
     case object([String: JSONValue])
 
-    static let maximumDepth = 32
+    package static let maximumDepth = 32
 
-    struct Malformed: Error {}
+    package struct Malformed: Error {}
 
-    init(parsing bytes: some Collection<UInt8>) throws(Malformed) {
+    package init(parsing bytes: some Collection<UInt8>) throws(Malformed) {
         var reader = Reader(bytes: Array(bytes))
         // The copy may hold a secret: cleared whatever the outcome.
         defer { SecretBytes.wipe(&reader.bytes) }
@@ -27,17 +29,17 @@ enum JSONValue: Equatable {
         guard reader.index == reader.bytes.count else { throw Malformed() }
     }
 
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
         return nil
     }
 
-    var string: String? {
+    package var string: String? {
         if case .string(let text) = self { return text }
         return nil
     }
 
-    var int: Int? {
+    package var int: Int? {
         if case .number(let text) = self { return Int(text) }
         return nil
     }
@@ -135,7 +137,7 @@ enum JSONValue: Equatable {
             guard index + 4 <= bytes.count else { throw Malformed() }
             var value: UInt32 = 0
             for byte in bytes[index..<(index + 4)] {
-                guard let digit = Hex.digit(byte) else { throw Malformed() }
+                guard let digit = Hex.value(of: byte) else { throw Malformed() }
                 value = value << 4 | UInt32(digit)
             }
             index += 4

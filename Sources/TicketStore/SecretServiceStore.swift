@@ -10,7 +10,7 @@ internal import Glibc
 /// and replaced by the next write. Every call has a deadline: a `GCancellable` that a timer cancels, so a hung
 /// keyring yields `.timeout` instead of a hung command. Nothing here unlocks or prompts: a locked collection is
 /// reported as `.locked`.
-public final class SecretServiceStore: TicketStore {
+public final class SecretServiceStore: ItemStore {
     public let kind = StoreKind.secretService
     /// Seconds each libsecret call may take.
     public let deadline: Double
@@ -308,7 +308,7 @@ public final class SecretServiceStore: TicketStore {
         }
     }
 
-    // MARK: - TicketStore
+    // MARK: - ItemStore
 
     /// The item's metadata and secret (the newest item, should there be several).
     public func read(account: String, kind: ItemKind) throws(StoreError) -> (metadata: ItemMetadata, secret: SecretBytes)? {

@@ -1,4 +1,5 @@
 internal import Glibc
+internal import GKText
 
 /// Finding the user's D-Bus session bus without ever starting one, and checking who runs it before anything is
 /// sent to it (design.md §6, "Trust only your own bus").
@@ -44,31 +45,19 @@ public enum SessionBus {
     }
 
     /// `%XX` escapes undone (D-Bus specification, "Server Addresses"); nil for a malformed escape or non-UTF-8.
-    static func unescape(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
-            guard let high = iterator.next().flatMap(Hex.digit), let low = iterator.next().flatMap(Hex.digit) else { return nil }
-            bytes.append(high << 4 | low)
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
+    static func unescape(_ text: Substring) -> String? { PercentEncoding.decode(text) }
 
     /// A value escaped for an address: the bytes the specification lets through as they are, `%XX` for the rest.
     static func escape(_ value: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in value.utf8 {
+        PercentEncoding.encode(value, keeping: { byte in
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "/"), UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "*"):
-                out.append(byte)
+                return true
             default:
-                out += [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
+                return false
             }
-        }
-        return String(decoding: out, as: UTF8.self)
+        }, lowercase: true)
     }
 
     /// Checks that the bus at `address` is `uid`'s own, before anything is sent to it, and returns the address

@@ -1,4 +1,5 @@
 internal import Glibc
+internal import GKText
 
 /// What the file store keeps about an account whatever store holds its items: which store that is (design.md §6:
 /// later reads go to the same place) and when its ticket expires. The expiry is here because the Secret Service
@@ -80,19 +81,7 @@ extension FileStore {
     }
 
     /// The inverse of ``fileName(for:)``.
-    static func accountName(fromFileName name: String) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = Array(name.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let h = iterator.next(), let l = iterator.next(), let value = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16) else { return nil }
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
+    static func accountName(fromFileName name: String) -> String? { PercentEncoding.decode(name) }
 
     /// The default account (`gkpass switch`; the first login sets it).
     public func defaultAccount() throws(StoreError) -> String? {

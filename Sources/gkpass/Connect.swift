@@ -19,11 +19,17 @@ extension GKPass {
                 (MSNPROFILE, MSNREGCOOKIE, then SUBSCRIBERINFO and ROLE), waits for registration, optionally joins \
                 ROOM, reports the PUID and nickname the server assigned, and says QUIT.
 
+                However much the server sends before the join is done, connect keeps a bounded window: the first \
+                \(Connect.keptLines) lines (at most \(Connect.keptBytes) bytes) from registration on, and the first \
+                \(Connect.keptRefusedProps) refused PROP names (906); the rest are read and dropped (a refused PROP \
+                beyond those is counted in one warning; --verbose says how many lines were dropped). ROOM is one \
+                room name: no space, comma, CR, LF or NUL (exit 2 otherwise).
+
                 The network is the ticket's own unless --network is given; --guest needs a network. GateKeeper v3 \
                 hashes the server's host name as given here (the network's server, or --server).
 
                 Exit status: 0 connected; 1 the server refused the GateKeeper answer, the nickname or the room; \
-                3 no ticket; 4 the ticket expired, or the server refused it (910 after the Passport blob or any \
+                2 a bad option (such as a ROOM holding a line break); 3 no ticket; 4 the ticket expired, or the server refused it (910 after the Passport blob or any \
                 slice of it: run gkpass login, or check passport_slices when the message suggests it); 5 keyring \
                 locked; 7 cannot connect, timed out, or the server closed the link.
 
@@ -63,12 +69,13 @@ extension GKPass {
             if let server, Network.Endpoint(server) == nil { throw ValidationError("--server takes HOST:PORT, not \(server).") }
             if guest && account.name != nil { throw ValidationError("--guest connects without an account; drop the account or --guest.") }
             if nick != nil && !guest { throw ValidationError("--nick is for --guest; a Passport login gets its nickname from the ticket.") }
-            if let room, room.isEmpty || room.contains(where: { $0 == " " || $0 == "," || $0.isNewline }) {
-                throw ValidationError("--room takes one room name such as %#TheLobby.")
-            }
         }
 
         func run() throws {
+            // Here rather than in validate() for a one-line message; the same check as the JOIN and FINDS lines'.
+            if let room, !ChatClient.isRoomName(room) {
+                throw GKPassError(.usage, "--room takes one room name such as %#TheLobby, without spaces, commas, CR, LF or NUL, not \(Connect.printable(Array(room.utf8)))")
+            }
             let environment = Environment.current
             let identity: Connect.Identity
             let chosen: Network
@@ -95,6 +102,9 @@ extension GKPass {
                 if let room = outcome.room { line += "; joined \(room)" }
                 text = line + "\n"
                 for prop in outcome.refusedProps { StandardStreams.writeError("gkpass: warning: the server refused PROP \(prop)") }
+                if outcome.refusedPropsOmitted > 0 {
+                    StandardStreams.writeError("gkpass: warning: the server refused \(outcome.refusedPropsOmitted) more PROPs (not listed)")
+                }
             }
             try StandardStreams.writeOutput(Array(text.utf8))
         }

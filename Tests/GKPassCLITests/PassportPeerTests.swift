@@ -1,5 +1,6 @@
 import Foundation
 import GKPassTestSupport
+import GKText
 import Passport
 import Testing
 

@@ -141,3 +141,104 @@ struct ChatClientTests {
         #expect { try closed.receive(Self.message("ERROR :Closing link")) } throws: { ($0 as? ChatClient.Failure)?.kind == .serverClosed }
     }
 }
+
+/// The transitions the tests above do not walk: each state's data (the room, the nickname, who registers us) and
+/// what a finished or failed session does with further lines.
+@Suite("ChatClient states")
+struct ChatClientStateTests {
+    typealias T = ChatClientTests
+
+    static func guest(_ goal: ChatClient.Goal) -> ChatClient.Options {
+        ChatClient.Options(
+            gatekeeper: .init(package: .gateKeeper, version: .v3, host: Array("irc.test".utf8), guid: GateKeeperGUID(wireBytes: Array(repeating: 7, count: 16))!),
+            nickname: ">g", goal: goal)
+    }
+
+    static func passport(_ goal: ChatClient.Goal, cookie: Bool = true) -> ChatClient.Options {
+        ChatClient.Options(
+            gatekeeper: .init(package: .gateKeeperPassport, version: .v3, host: Array("irc.test".utf8), guid: .zero, passportBlob: T.blob),
+            preRegistrationProps: cookie ? [("MSNREGCOOKIE", "reg")] : [("MSNPROFILE", "0")], nickname: "Fallback", goal: goal)
+    }
+
+    @Test("a room that would break the JOIN or FINDS line is refused before any line is built", arguments: [
+        "%#a\r\nQUIT", "%#a\nQUIT", "%#a\rQUIT", "%#a\u{0}", "%#two words", "%#a,%#b", "", ":%#a",
+    ])
+    func room(room: String) {
+        #expect(throws: GateKeeperError.self) { try ChatClient(options: Self.guest(.join(room))) }
+        #expect(throws: GateKeeperError.self) { try ChatClient(options: Self.guest(.find(room))) }
+        #expect(!ChatClient.isRoomName(room))
+        #expect(ChatClient.isRoomName("%#JoséÜmlaut") && ChatClient.isRoomName("#plain"))
+    }
+
+    @Test("lines before start() are a protocol error; start() twice is refused")
+    func idle() throws {
+        var client = try ChatClient(options: Self.guest(.register))
+        #expect { try client.receive(T.message(":s 001 x :Welcome")) } throws: { ($0 as? ChatClient.Failure)?.kind == .protocolError }
+        let opening = try client.start()
+        #expect(opening.starts(with: Array("IRCVERS IRC8 MSN-OCX!9.02.0310.2401\r\nAUTH GateKeeper I ".utf8)))
+        #expect(throws: GateKeeperError.self) { try client.start() }
+    }
+
+    @Test("a guest: NICK and USER right after AUTH; 001 names us and, for .register, is the goal; the nickname is the server's")
+    func guestRegistration() throws {
+        var (client, events) = try T.authenticated(Self.guest(.register))
+        #expect(Array(events.dropFirst()) == [.send(Array("NICK >g\r\n".utf8)), .send(Array("USER gkpass 0 * gkpass\r\n".utf8))])
+        #expect(client.nickname == nil)
+        // Already registering by NICK: a refused MSNREGCOOKIE (there was none) sends no second NICK.
+        #expect(try client.receive(T.message(":s 906 * MSNREGCOOKIE :Bad value")) == [.propRefused(name: "MSNREGCOOKIE", text: "Bad value")])
+        #expect(try client.receive(T.message(":s 002 >g :Your host")) == [])
+        #expect(try client.receive(T.message(":s 001 >g1 :Welcome")) == [.registered(nickname: ">g1"), .done])
+        #expect(client.nickname == ">g1")
+        // Done: further lines are ignored; a PING is still answered.
+        #expect(try client.receive(T.message(":s 433 * >g :In use")) == [])
+        #expect(try client.receive(T.message("PING :a b")) == [.send(Array("PONG :a b\r\n".utf8))])
+    }
+
+    @Test("the registration cookie refused twice: NICK and USER once")
+    func cookieRefusedTwice() throws {
+        var (client, events) = try T.authenticated(Self.passport(.register))
+        #expect(events.last == .send(Array("PROP $ MSNREGCOOKIE reg\r\n".utf8)))
+        let nickAndUser: [ChatClient.Event] = [.send(Array("NICK Fallback\r\n".utf8)), .send(Array("USER gkpass 0 * gkpass\r\n".utf8))]
+        #expect(try client.receive(T.message(":s 906 * MSNREGCOOKIE :Bad")) == [.propRefused(name: "MSNREGCOOKIE", text: "Bad")] + nickAndUser)
+        #expect(try client.receive(T.message(":s 906 * msnregcookie :Bad")) == [.propRefused(name: "msnregcookie", text: "Bad")])
+        // Without a cookie, NICK goes at once.
+        let (_, plain) = try T.authenticated(Self.passport(.register, cookie: false))
+        #expect(Array(plain.suffix(2)) == nickAndUser)
+    }
+
+    @Test("joining: a 906 is a warning, other lines wait for 366; a refused room keeps the nickname; a failed session ignores lines")
+    func joining() throws {
+        var (client, _) = try T.authenticated(Self.guest(.join("%#Room")))
+        #expect(try client.receive(T.message(":s 001 >g :Welcome")) == [.registered(nickname: ">g"), .send(Array("JOIN %#Room\r\n".utf8))])
+        #expect(try client.receive(T.message(":s 906 >g ROLE :Bad value")) == [.propRefused(name: "ROLE", text: "Bad value")])
+        #expect(try client.receive(T.message(":>g!u@h JOIN %#Room")) == [])
+        #expect(try client.receive(T.message(":s 353 >g = %#Room :>g")) == [])
+        #expect { try client.receive(T.message(":s 913 >g %#Room :No access")) } throws: { ($0 as? ChatClient.Failure)?.kind == .roomRefused }
+        #expect(client.nickname == ">g")
+        #expect(try client.receive(T.message(":s 366 >g %#Room :End")) == [])
+        // A registration refused outright (not the nickname): a protocol error.
+        var (refused, _) = try T.authenticated(Self.guest(.register))
+        #expect { try refused.receive(T.message(":s 465 * :Banned")) } throws: { ($0 as? ChatClient.Failure)?.kind == .protocolError }
+        #expect(refused.nickname == nil)
+    }
+
+    @Test("finding: 702 is an unknown room; another error numeric a failed FINDS; the session has no nickname")
+    func finding() throws {
+        var (unknown, _) = try T.authenticated(Self.guest(.find("%#Nowhere")))
+        #expect(try unknown.receive(T.message(":s 800 * 1 0 GateKeeper 512 *")) == [])
+        #expect { try unknown.receive(T.message(":s 702 * :Channel not found")) } throws: { ($0 as? ChatClient.Failure)?.kind == .roomRefused }
+        var (broken, _) = try T.authenticated(Self.guest(.find("%#Room")))
+        #expect { try broken.receive(T.message(":s 421 * FINDS :Unknown command")) } throws: { ($0 as? ChatClient.Failure)?.kind == .protocolError }
+        var (found, _) = try T.authenticated(Self.guest(.find("%#Room")))
+        #expect(try found.receive(T.message(":s 613 * :10.0.0.1 6667")) == [.found(host: "10.0.0.1", port: 6667), .done])
+        #expect(found.nickname == nil)
+    }
+
+    @Test("ERROR during AUTH closes the session; later lines are ignored")
+    func errorDuringAuth() throws {
+        var client = try ChatClient(options: Self.guest(.register))
+        _ = try client.start()
+        #expect { try client.receive(T.message("ERROR :Closing link")) } throws: { ($0 as? ChatClient.Failure)?.kind == .serverClosed }
+        #expect(try client.receive(T.message(":s 001 >g :Welcome")) == [])
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import GKPassKit
+import GKText
 import GateKeeper
 import Passport
 import Testing

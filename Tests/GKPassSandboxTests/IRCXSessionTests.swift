@@ -6,7 +6,7 @@ import Testing
 
 /// Collects what a session sends; `closed` records close().
 /// Lines are kept as bytes: GateKeeper tokens carry raw high bytes that a UTF-8 round trip would destroy.
-final class RecordingConnection: ChatConnection {
+final class RecordingConnection: SessionConnection {
     private let state = Mutex<(lines: [[UInt8]], closed: Bool)>(([], false))
     func send(_ bytes: [UInt8]) {
         var framer = IRCXLineFramer()

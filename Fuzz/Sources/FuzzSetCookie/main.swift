@@ -1,4 +1,5 @@
 // libFuzzer entry point (scripts/fuzz builds it with --sanitize=fuzzer --sanitize=address).
+import GKText
 import Passport
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,32 +1,45 @@
-/// Percent-encoding by bytes, for Passport headers, form bodies and query strings.
+/// Percent-encoding by bytes (`%XX`): Passport headers, form bodies and query strings (RFC 3986), and the stores'
+/// own spellings (file names, D-Bus addresses), which keep other bytes as they are.
 public enum PercentEncoding {
+    /// RFC 3986 unreserved characters: `A-Z a-z 0-9 - . _ ~`.
+    public static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Escapes every byte but RFC 3986 unreserved characters. MS-PASS 2.2.7 requires `sign-in` and `pwd` to be
     /// UTF-8 with unsafe characters escaped, and a comma in the password MUST be escaped: this escapes all of them.
     public static func encode(_ text: some StringProtocol) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            switch byte {
-            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                out.unicodeScalars.append(UnicodeScalar(byte))
-            default:
-                let digits = Array("0123456789ABCDEF".utf8)
-                out.unicodeScalars.append(UnicodeScalar(UInt8(ascii: "%")))
-                out.unicodeScalars.append(UnicodeScalar(digits[Int(byte >> 4)]))
-                out.unicodeScalars.append(UnicodeScalar(digits[Int(byte & 0xF)]))
-            }
-        }
-        return out
+        encode(text, keeping: isUnreserved)
     }
 
-    /// Decodes `%XX` (and `+` as a space when `plusIsSpace`); nil on a broken escape or invalid UTF-8.
+    /// Escapes every byte for which `keeping` is false as `%XX` (upper- or lowercase digits).
+    public static func encode(_ text: some StringProtocol, keeping: (UInt8) -> Bool, lowercase: Bool = false) -> String {
+        let digits = lowercase ? Hex.lowerDigits : Hex.upperDigits
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            if keeping(byte) {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes `%XX` (either case; and `+` as a space when `plusIsSpace`); nil on a broken escape or invalid UTF-8.
     public static func decode(_ text: some StringProtocol, plusIsSpace: Bool = false) -> String? {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next(), let low = iterator.next(), let h = hex(high), let l = hex(low) else {
+                guard let high = iterator.next(), let low = iterator.next(), let h = Hex.value(of: high), let l = Hex.value(of: low) else {
                     return nil
                 }
                 bytes.append(h << 4 | l)
@@ -47,15 +60,6 @@ public enum PercentEncoding {
                 let value = decode(parts.count > 1 ? parts[1] : "", plusIsSpace: true)
             else { return nil }
             return (name, value)
-        }
-    }
-
-    static func hex(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: return byte - 0x30
-        case 0x41...0x46: return byte - 0x37
-        case 0x61...0x66: return byte - 0x57
-        default: return nil
         }
     }
 }

@@ -1,12 +1,12 @@
-/// Small, allocation-light hex helpers shared by the codecs, and by GKPassKit (package access): one copy of the
-/// digit tables for the client modules that may import GateKeeper (design.md §2).
-package enum Hex {
-    package static let upperDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
-    package static let lowerDigits: [UInt8] = Array("0123456789abcdef".utf8)
+/// Hexadecimal digits, allocation-light: one copy for the client modules (design.md §2). The sandbox keeps its own
+/// (it shares no client code).
+public enum Hex {
+    public static let upperDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
+    public static let lowerDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The value of one hex digit, either case, or nil.
     @inline(__always)
-    package static func value(of digit: UInt8) -> UInt8? {
+    public static func value(of digit: UInt8) -> UInt8? {
         switch digit {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
         case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
@@ -15,9 +15,11 @@ package enum Hex {
         }
     }
 
-    package static func encode(_ bytes: some Sequence<UInt8>, uppercase: Bool = true) -> String {
+    /// Two digits per byte, high nibble first.
+    public static func encode(_ bytes: some Sequence<UInt8>, uppercase: Bool = true) -> String {
         let digits = uppercase ? upperDigits : lowerDigits
         var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 0x0F)])
@@ -26,7 +28,7 @@ package enum Hex {
     }
 
     /// Decodes an even-length run of hex digits (either case). Nil on any other character or an odd length.
-    package static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+    public static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
         guard text.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(text.count / 2)
@@ -39,7 +41,7 @@ package enum Hex {
     }
 
     /// A byte shown safely in a diagnostic: printable ASCII as itself, anything else as `<0xNN>`.
-    package static func printable(_ byte: UInt8) -> String {
+    public static func printable(_ byte: UInt8) -> String {
         if byte >= 0x21 && byte < 0x7F { return String(UnicodeScalar(byte)) }
         return "<0x" + encode([byte]) + ">"
     }

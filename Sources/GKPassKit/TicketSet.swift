@@ -1,7 +1,12 @@
 public import FoundationEssentials
+internal import GKText
+public import TicketStore
 
 /// The secret a ticket item holds: a versioned JSON document with every cookie the login collected and the times
 /// (design.md §6). Other programs read it with `secret-tool lookup service gkpass account A kind ticket`.
+///
+/// The document is the Kit's: the stores keep it as opaque secret bytes under an ``ItemMetadata`` (account,
+/// network, kind, and the expiry as text for `gkpass list`), and never parse it.
 ///
 /// ```json
 /// {"version": 1, "account": "alice@hotmail.com", "network": "sandbox",
@@ -108,52 +113,14 @@ public struct TicketSet: Sendable, Equatable {
             ticket: ticket, profile: profile, cookies: cookies, blobLayout: blobLayout)
     }
 
-    /// ISO 8601 UTC with seconds, `Z` suffix: `2026-11-26T13:00:00Z`. Computed by hand (days from civil, H. Hinnant):
-    /// Foundation's ISO 8601 style sets up calendar machinery on first use, which cost `gkpass ticket` milliseconds.
+    /// ISO 8601 UTC with seconds, `Z` suffix: `2026-11-26T13:00:00Z` (``UTCTimestamp``).
     public static func format(_ date: Date) -> String {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        var days = seconds / 86_400
-        var rest = seconds % 86_400
-        if rest < 0 { rest += 86_400; days -= 1 }
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let yearText = String(year)
-        return String(repeating: "0", count: max(0, 4 - yearText.count)) + yearText + "-\(two(month))-\(two(day))T\(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60))Z"
+        UTCTimestamp.format(Int64(date.timeIntervalSince1970.rounded(.down)))
     }
 
     /// Reads what `format` writes; other ISO 8601 spellings (offsets, fractions) go to Foundation's parser.
     public static func parse(_ text: String) -> Date? {
-        let b = Array(text.utf8)
-        func number(_ range: Range<Int>) -> Int64? {
-            var value: Int64 = 0
-            for i in range {
-                guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
-                value = value * 10 + Int64(b[i] - 0x30)
-            }
-            return value
-        }
-        let ours = b.count == 20 && b[4] == 0x2D && b[7] == 0x2D && b[10] == 0x54 && b[13] == 0x3A && b[16] == 0x3A && b[19] == 0x5A
-        if ours, let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        {
-            let y = month <= 2 ? year - 1 : year
-            let era = (y >= 0 ? y : y - 399) / 400
-            let yoe = y - era * 400
-            let mp = month > 2 ? month - 3 : month + 9
-            let doy = (153 * mp + 2) / 5 + day - 1
-            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-            let days = era * 146_097 + doe - 719_468
-            return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3600 + minute * 60 + second))
-        }
-        return ours ? nil : try? Date(text, strategy: .iso8601)
+        if UTCTimestamp.hasFormatShape(text) { return UTCTimestamp.parse(text).map { Date(timeIntervalSince1970: Double($0)) } }
+        return try? Date(text, strategy: .iso8601)
     }
 }

@@ -1,6 +1,6 @@
 /// What a stored item is.
 public enum ItemKind: String, Sendable, CaseIterable, Codable {
-    /// The Passport ticket set (a ``TicketSet`` document).
+    /// The Passport ticket set: GKPassKit's `TicketSet` document, which the stores keep as opaque secret bytes.
     case ticket
     /// A remembered password (`gkpass login --remember-password`), for unattended refresh.
     case password
@@ -30,8 +30,9 @@ public struct ItemMetadata: Sendable, Equatable, Codable {
 }
 
 /// A place tickets and passwords live. Both implementations replace items atomically: a reader sees the old item
-/// or the new one, never neither and never a mix.
-public protocol TicketStore: AnyObject {
+/// or the new one, never neither and never a mix. (Not named after its module: a type called `TicketStore` would
+/// hide the module's name, so `TicketStore.StoreError` could not be written.)
+public protocol ItemStore: AnyObject {
     var kind: StoreKind { get }
     /// The item for `account` of `kind`, or nil when there is none.
     func read(account: String, kind: ItemKind) throws(StoreError) -> (metadata: ItemMetadata, secret: SecretBytes)?
@@ -46,7 +47,7 @@ public protocol TicketStore: AnyObject {
     func readSecret(account: String, kind: ItemKind) throws(StoreError) -> SecretBytes?
 }
 
-extension TicketStore {
+extension ItemStore {
     public func readSecret(account: String, kind: ItemKind) throws(StoreError) -> SecretBytes? {
         try read(account: account, kind: kind)?.secret
     }
