@@ -352,12 +352,24 @@ public struct BridgeRouter {
         let keys = message.parameters.count > 1
             ? message.parameters[1].split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { Array($0) } : []
         var out: [Output] = []
-        for (index, name) in targets.enumerated() {
+        for (index, written) in targets.enumerated() {
             let key = index < keys.count && !keys[index].isEmpty ? keys[index] : nil
+            let name = Self.msnRoom(written)
             guard let single = Self.build(prefix: nil, "JOIN", [name] + (key.map { [$0] } ?? [])) else { continue }
-            out += joinOne(name, key: key, line: targets.count == 1 ? line : single)
+            out += joinOne(name, key: key, line: targets.count == 1 && name == written ? line : single)
         }
         return out
+    }
+
+    /// `#%#Name` and `#%&Name` as the MSN rooms `%#Name` and `%&Name`. A client that has not yet read our 005 knows
+    /// only the RFC channel types `#&` and puts `#` before a name that starts with neither; irssi does exactly that
+    /// when it rejoins its rooms on reconnect, from the 001 it has just read, before the 005 that follows. No MSN
+    /// room starts with `#%`, so the `#` can only be the client's.
+    static func msnRoom(_ name: [UInt8]) -> [UInt8] {
+        guard name.count > 3, name[0] == UInt8(ascii: "#"), name[1] == UInt8(ascii: "%"),
+              name[2] == UInt8(ascii: "#") || name[2] == UInt8(ascii: "&")
+        else { return name }
+        return Array(name.dropFirst())
     }
 
     mutating func joinOne(_ name: [UInt8], key: [UInt8]?, line: [UInt8]) -> [Output] {

@@ -18,8 +18,9 @@ extension GKPass {
                 passport_slices says (the client's PASS names the account when it equals a stored account name \
                 exactly; else ACCOUNT, else the default account), sends the account's PROPs, and shows the client \
                 that server's welcome, with an ISUPPORT (005) line after 004 that tells it MSN's room names \
-                (CHANTYPES=%#&) and the owner prefix (PREFIX=(qov).@+). It answers CAP and the client's PINGs \
-                itself, and the servers' PINGs too.
+                (CHANTYPES=%#&) and the owner prefix (PREFIX=(qov).@+); a JOIN of #%#Room or #%&Room, from a \
+                client that has not read that line yet (irssi rejoining on reconnect), is taken as %#Room or \
+                %&Room. It answers CAP and the client's PINGs itself, and the servers' PINGs too.
 
                 When the network has a directory, each room of a JOIN (comma lists split, keys kept with their \
                 room) is looked up there (FINDS; once per room for the connection) and joined on its server: the \

@@ -104,6 +104,22 @@ struct BridgeRouterTests {
         #expect(client(&router, "JOIN %#far") == ["U1 JOIN %#far"], "room names fold ASCII case")
     }
 
+    @Test("#%#Room and #%&Room (a client that has not read our 005 yet, as irssi rejoining on reconnect) are the MSN rooms")
+    func clientPrefixedMSNRooms() {
+        // irssi's reconnect rejoins from the 001, before the 005: `#` put before names it does not know as channels.
+        var fresh = Self.registered()
+        #expect(client(&fresh, "JOIN #%#Lobby,#%#Far ,farkey") == ["find %#Lobby", "find %#Far"])
+        #expect(Self.text(fresh.found(room: "%#Far", at: Self.far)) == ["open 1 127.0.0.1:7001"])
+        #expect(Self.text(fresh.opened(1, lines: Self.welcome("chat1.far.test"), now: 2)) == ["U1 JOIN %#Far farkey"])
+        var router = Self.inTwoRooms()
+        #expect(client(&router, "JOIN #%#Lobby,#%#Far") == ["U0 JOIN %#Lobby", "U1 JOIN %#Far"])
+        #expect(client(&router, "JOIN #%&Private") == ["find %&Private"])
+        // Names that merely start with #% or are only the prefix stay as written.
+        #expect(client(&router, "JOIN #%x") == ["find #%x"])
+        #expect(client(&router, "JOIN #%#") == ["find #%#"])
+        #expect(BridgeRouter.msnRoom(Array("%#Lobby".utf8)) == Array("%#Lobby".utf8))
+    }
+
     @Test("without a directory every room is on the home server")
     func noDirectory() {
         var router = Self.registered(directory: false)
