@@ -113,8 +113,14 @@ public struct BridgeRouter {
         var rejoining = false
         /// Client lines (the JOIN first) waiting for the room's placement.
         var waiting: [[UInt8]] = []
-        /// Members' nicknames, folded (``BridgeRouter/fold(_:)``).
-        var members: Set<[UInt8]> = []
+        /// Members: folded nickname (``BridgeRouter/fold(_:)``) to the nickname as the server writes it.
+        var members: [[UInt8]: [UInt8]] = [:]
+        /// While the room is rejoined after its upstream was lost: the members the client was last shown. The new
+        /// NAMES reply is compared with them at its 366, and the client told the difference as PARTs and JOINs
+        /// instead of a second list (clients keep the first and would show people who left while we were away).
+        var shown: [[UInt8]: [UInt8]]?
+        /// Room modes (`.`, `@`, `+`) of members who joined while we were away, from the new NAMES reply.
+        var shownPrefixes: [[UInt8]: UInt8] = [:]
     }
 
     public let configuration: Configuration
@@ -253,7 +259,7 @@ public struct BridgeRouter {
         }
         // A nick: an upstream that shares a room with it, an open one first.
         let folded = Self.fold(target)
-        let shared = rooms.filter { $0.value.members.contains(folded) }.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        let shared = rooms.filter { $0.value.members[folded] != nil }.keys.sorted { $0.lexicographicallyPrecedes($1) }
             .compactMap { rooms[$0]?.upstream }
         if let open = shared.first(where: { upstreams[$0]?.link == .open }) ?? shared.first { return .upstream(open) }
         return .upstream(Self.home)
@@ -527,9 +533,14 @@ public struct BridgeRouter {
         if id == Self.home && keys.isEmpty { out += notice(nil, "lost the connection to \(upstream.endpoint) (\(reason)); reconnecting") }
         for key in keys {
             guard var room = rooms[key] else { continue }
-            if room.joined { room.rejoining = true }
+            if room.joined {
+                room.rejoining = true
+                // A second loss before the rejoin completed keeps what the client was shown the first time.
+                room.shown = room.members
+            }
             room.joined = false
-            room.members = []
+            room.members = [:]
+            room.shownPrefixes = [:]
             rooms[key] = room
             out += notice(room.name, "lost the connection to \(upstream.endpoint) (\(reason)); rejoining \(String(decoding: room.name, as: UTF8.self)) when it is back")
         }
@@ -598,6 +609,41 @@ public struct BridgeRouter {
     static let welcomeNumerics: Set<Int> = [1, 2, 3, 4, 5, 42, 250, 251, 252, 253, 254, 255, 265, 266, 372, 375, 376, 377, 378, 422]
     /// Replies about our own user (modes, AWAY): shown from the home server only.
     static let selfNumerics: Set<Int> = [221, 305, 306, 501]
+    /// Room-mode prefixes in a NAMES reply: IRCX owner, host, voice (PREFIX=(qov).@+).
+    static let memberPrefixes: Set<UInt8> = [UInt8(ascii: "."), UInt8(ascii: "@"), UInt8(ascii: "+")]
+    /// The mode letter of each prefix, for the MODE line that gives a member who joined while we were away theirs.
+    static let prefixModes: [UInt8: String] = [UInt8(ascii: "."): "+q", UInt8(ascii: "@"): "+o", UInt8(ascii: "+"): "+v"]
+
+    /// The end of a rejoined room's NAMES: instead of the list (which clients would show in the status window and
+    /// not apply to the room's member list), the client gets a PART for everyone who left while we were away, a
+    /// JOIN (and the MODE of their prefix) for everyone who came, and nothing for those still there. The 366
+    /// itself is swallowed too: the client never asked for these NAMES.
+    mutating func resynchronized(_ room: Room, shown: [[UInt8]: [UInt8]], on id: UpstreamID) -> [Output] {
+        let key = Self.fold(room.name)
+        rooms[key]?.shown = nil
+        rooms[key]?.shownPrefixes = [:]
+        let sortedKeys = { (set: [[UInt8]: [UInt8]]) in set.keys.sorted { $0.lexicographicallyPrecedes($1) } }
+        var out: [Output] = []
+        for folded in sortedKeys(shown) where room.members[folded] == nil {
+            guard let name = shown[folded], !isUs(name, on: id),
+                  let part = Self.build(prefix: name, "PART", [room.name, Array("not in the room when gkpass rejoined it".utf8)], trailing: true)
+            else { continue }
+            out.append(.client(part))
+        }
+        for folded in sortedKeys(room.members) where shown[folded] == nil {
+            guard let name = room.members[folded], !isUs(name, on: id),
+                  let join = Self.build(prefix: name, "JOIN", [room.name], trailing: true)
+            else { continue }
+            out.append(.client(join))
+            if let prefix = room.shownPrefixes[folded], let mode = Self.prefixModes[prefix],
+               let line = Self.build(prefix: serverName, "MODE", [room.name, Array(mode.utf8), name])
+            {
+                out.append(.client(line))
+            }
+        }
+        return out
+    }
+
     /// A JOIN refused: the room is forgotten.
     static let joinRefusals: Set<Int> = [403, 405, 437, 471, 473, 474, 475, 477, 913]
 
@@ -627,10 +673,20 @@ public struct BridgeRouter {
             if numeric == 353, parameters.count >= 4 {
                 let key = Self.fold(parameters[2])
                 if rooms[key]?.upstream == id {
-                    for name in parameters[3].split(separator: 0x20) {
-                        rooms[key]?.members.insert(Self.fold(Array(name.drop { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: "+") })))
+                    for entry in parameters[3].split(separator: 0x20) {
+                        let name = Array(entry.drop { Self.memberPrefixes.contains($0) })
+                        rooms[key]?.members[Self.fold(name)] = name
+                        if rooms[key]?.shown != nil, let prefix = entry.first, Self.memberPrefixes.contains(prefix) {
+                            rooms[key]?.shownPrefixes[Self.fold(name)] = prefix
+                        }
                     }
+                    if rooms[key]?.shown != nil { return [] }
                 }
+            }
+            if numeric == 366, parameters.count >= 2, let room = rooms[Self.fold(parameters[1])], room.upstream == id,
+               let shown = room.shown
+            {
+                return resynchronized(room, shown: shown, on: id)
             }
             if Self.joinRefusals.contains(numeric), parameters.count >= 2 {
                 let key = Self.fold(parameters[1])
@@ -662,14 +718,14 @@ public struct BridgeRouter {
             let key = Self.fold(name)
             if fromUs, var room = rooms[key], room.upstream == id {
                 room.joined = true
-                room.members.insert(Self.fold(who))
+                room.members[Self.fold(who)] = who
                 let rejoined = room.rejoining
                 room.rejoining = false
                 rooms[key] = room
                 if rejoined { return notice(room.name, "back on \(upstream.endpoint): rejoined \(String(decoding: room.name, as: UTF8.self))") }
                 return [.client(line)]
             }
-            rooms[key]?.members.insert(Self.fold(who))
+            rooms[key]?.members[Self.fold(who)] = who
             return [.client(line)]
         case "PART":
             guard let list = parameters.first else { return [.client(line)] }
@@ -680,7 +736,7 @@ public struct BridgeRouter {
                 if fromUs {
                     rooms[key] = nil
                 } else {
-                    rooms[key]?.members.remove(Self.fold(who))
+                    rooms[key]?.members[Self.fold(who)] = nil
                 }
             }
             if fromUs { out += closeIfIdle(id) }
@@ -693,15 +749,15 @@ public struct BridgeRouter {
                 rooms[key] = nil
                 return [.client(line)] + closeIfIdle(id)
             }
-            rooms[key]?.members.remove(Self.fold(parameters[1]))
+            rooms[key]?.members[Self.fold(parameters[1])] = nil
             return [.client(line)]
         case "QUIT":
-            for key in roomKeys(on: id) { rooms[key]?.members.remove(Self.fold(who)) }
+            for key in roomKeys(on: id) { rooms[key]?.members[Self.fold(who)] = nil }
             return [.client(line)]
         case "NICK":
             guard let new = parameters.first else { return [.client(line)] }
-            for key in roomKeys(on: id) where rooms[key]?.members.remove(Self.fold(who)) != nil {
-                rooms[key]?.members.insert(Self.fold(new))
+            for key in roomKeys(on: id) where rooms[key]?.members.removeValue(forKey: Self.fold(who)) != nil {
+                rooms[key]?.members[Self.fold(new)] = new
             }
             if fromUs {
                 upstreams[id]?.nick = new

@@ -32,7 +32,8 @@ extension GKPass {
 
                 A lost server is reconnected after 1, 2, 4 ... seconds (at most 60, plus up to a second of jitter) \
                 and its rooms joined again: one NOTICE per room when it goes and one when it is back, and no second \
-                JOIN. The client stays connected meanwhile, also when the home server is the one lost; lines for a \
+                JOIN; instead of a second NAMES list the client sees a PART for each member who left meanwhile and \
+                a JOIN (with their MODE) for each who came. The client stays connected meanwhile, also when the home server is the one lost; lines for a \
                 server that is away are refused with a NOTICE, not queued. A server silent for 90 seconds \
                 is PINGed, and lost after twice that.
 

@@ -239,8 +239,19 @@ struct BridgeRouterTests {
         #expect(upstream(&router, 1, ":Demo!0001@GateKeeperPassport JOIN :%#Far", now: 109) == [
             "C :gkpass NOTICE %#Far :gkpass: back on 127.0.0.1:7001: rejoined %#Far",
         ])
-        #expect(upstream(&router, 1, ":chat1.far.test 353 Demo = %#Far :.Demo", now: 109) == ["C :chat1.far.test 353 Demo = %#Far :.Demo"])
-        #expect(upstream(&router, 1, ":chat1.far.test 366 Demo %#Far :End of /NAMES list.", now: 109) == ["C :chat1.far.test 366 Demo %#Far :End of /NAMES list."])
+        // The new NAMES is not shown as a list (clients keep their first one): the client hears who left while we
+        // were away (>Guest) and who came (>Newcomer, a host), and nothing of those still there (Demo).
+        #expect(upstream(&router, 1, ":chat1.far.test 353 Demo = %#Far :.Demo @>Newcomer", now: 109).isEmpty)
+        #expect(upstream(&router, 1, ":chat1.far.test 366 Demo %#Far :End of /NAMES list.", now: 109) == [
+            "C :>Guest PART %#Far :not in the room when gkpass rejoined it",
+            "C :>Newcomer JOIN :%#Far",
+            "C :home.test MODE %#Far +o >Newcomer",
+        ])
+        #expect(client(&router, "PRIVMSG >newcomer :hi", now: 110) == ["U1 PRIVMSG >newcomer :hi"], "membership follows the new list")
+        #expect(client(&router, "PRIVMSG >Guest :hi", now: 110) == ["U0 PRIVMSG >Guest :hi"])
+        // A NAMES the client asks for later is shown as it is.
+        #expect(upstream(&router, 1, ":chat1.far.test 353 Demo = %#Far :.Demo @>Newcomer", now: 110) == ["C :chat1.far.test 353 Demo = %#Far :.Demo @>Newcomer"])
+        #expect(upstream(&router, 1, ":chat1.far.test 366 Demo %#Far :End of /NAMES list.", now: 110) == ["C :chat1.far.test 366 Demo %#Far :End of /NAMES list."])
         #expect(client(&router, "PRIVMSG %#Far :back", now: 110) == ["U1 PRIVMSG %#Far :back"])
         // A later JOIN echo (someone else's, or ours after a real re-JOIN) passes again.
         #expect(upstream(&router, 1, ":>Ann!a@GateKeeper JOIN :%#Far", now: 110) == ["C :>Ann!a@GateKeeper JOIN :%#Far"])
