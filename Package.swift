@@ -28,8 +28,8 @@ let gkpassReleaseLink: [LinkerSetting] = [
         // DT_RELR: the ~47,000 relative relocations of a position-independent executable as a bitmap (9 KB instead
         // of 1.1 MB of .rela.dyn). Needs glibc 2.36 to run (scripts/deb says so); still PIE.
         "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-        // Bind every function at start (full RELRO: the GOT is read-only before main). Hardening; with nothing
-        // exported and libstdc++ linked in it binds about a hundred libc symbols, no cost that could be measured.
+        // Bind every function at start (full RELRO: the GOT is read-only before main). Hardening; about 300 more
+        // bindings against libc at start, no cost that could be measured (docs/benchmarks.md).
         "-Xlinker", "-z", "-Xlinker", "now",
         // Export nothing (Linker/gkpass.map): the ~7,700 symbols -export-dynamic put in .dynsym were searched by
         // every binding the loader made, and nothing needs them.
