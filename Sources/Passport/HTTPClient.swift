@@ -81,10 +81,16 @@ public final class HTTPClient {
     private let errorBuffer: UnsafeMutablePointer<CChar>
     public let options: Options
 
-    public init(options: Options) throws(PassportError) {
+    /// Loads libcurl (once per process: Sources/CLoader); `.library` names the missing library and its package. Every
+    /// client does this first; `gkpass doctor` asks on its own, to report a missing libcurl with no network to probe.
+    public static func loadLibrary() throws(PassportError) {
         if let failure = gk_curl_load() {
             throw PassportError(.library, String(cString: failure), hint: "apt install libcurl4 (or your distribution's libcurl 7.85 or later)")
         }
+    }
+
+    public init(options: Options) throws(PassportError) {
+        try Self.loadLibrary()
         guard let handle = gk_curl_easy_init() else { throw PassportError(.network, "libcurl could not start (out of memory?)") }
         self.handle = handle
         self.options = options

@@ -52,8 +52,9 @@ public final class SecretServiceStore: ItemStore {
         return service
     }
 
-    /// Loads libsecret and GLib (once per process, for every caller: Sources/CLoader).
-    static func loadLibrary() throws(StoreError) {
+    /// Loads libsecret and GLib (once per process, for every caller: Sources/CLoader); `.unavailable` names the missing
+    /// library and its packages. Public for `gkpass doctor`, which reports a missing libsecret as a check of its own.
+    public static func loadLibrary() throws(StoreError) {
         if let why = gk_secret_load() {
             throw StoreError(.unavailable, String(cString: why), hint: "apt install libsecret-1-0 libglib2.0-0, or use --store file")
         }

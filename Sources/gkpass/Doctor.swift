@@ -9,13 +9,17 @@ extension GKPass {
             commandName: "doctor",
             abstract: "Check the keyring, the file store, the config, each network and each account; print the fix for what fails.",
             discussion: """
-                Checks, in order: the D-Bus session bus and where it was found; a Secret Service provider on it and \
-                whether the default collection is unlocked; the file store's directory and modes; the config file; \
+                Checks, in order: that libcurl loads; the D-Bus session bus and where it was found; when it is \
+                yours, that libsecret loads, a Secret Service provider on it and whether the default collection is \
+                unlocked; the file store's directory and modes; the config file; \
                 each network (the running sandbox and every configured one): one HTTPS request to its Passport \
                 entry point, proving it is reachable and its certificate trusted, and comparing the server's clock \
                 with this machine's; and each account's ticket. Reads no secret.
 
-                Exit status: 0 nothing failed (warnings allowed); 1 at least one check failed.
+                Exit status: 0 nothing failed (warnings allowed); otherwise the code of the first failed check, the \
+                one the same problem gives the commands that meet it: 2 a config error; 5 someone else's session bus \
+                or no libsecret; 6 an unsafe file store; 7 no libcurl, or a network unreachable or untrusted; 1 \
+                anything else.
                 """
         )
 
@@ -42,7 +46,8 @@ extension GKPass {
                 }
             }
             try StandardStreams.writeOutput(Array(text.utf8))
-            if checks.contains(where: { $0.status == .failed }) { throw ExitCode.failure }
+            let code = Doctor.exitCode(checks)
+            if code != .success { throw ExitCode(code.rawValue) }
         }
     }
 }

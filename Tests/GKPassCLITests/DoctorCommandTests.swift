@@ -26,7 +26,9 @@ struct DoctorCommandTests {
         #expect(try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"], keyring: false).status == 0)
         let (result, checks) = try Self.doctor(context.environment())
         #expect(result.status == 0, "\(result.stderr)")
+        #expect(Self.check(checks, "libcurl")?.status == "ok")
         #expect(Self.check(checks, "session bus")?.status == "ok")
+        #expect(Self.check(checks, "libsecret")?.status == "ok")
         #expect(Self.check(checks, "secret service")?.status == "ok")
         #expect(Self.check(checks, "default keyring")?.detail == "unlocked")
         #expect(Self.check(checks, "file store")?.status == "ok")
@@ -35,7 +37,7 @@ struct DoctorCommandTests {
         #expect(Self.check(checks, "account demo@passport.test")?.detail.hasPrefix("valid for") == true)
     }
 
-    @Test("trouble: an untrusted CA fails with the TLS reason, a wrong server clock warns, a loose store fails; exit 1; text output prints fixes")
+    @Test("trouble: an untrusted CA fails with the TLS reason, a wrong server clock warns, a loose store fails; exit 6 (the loose store, the first failure); text output prints fixes")
     func trouble() throws {
         let context = try Context()
         let skewed = try SandboxProcess(["--clock-offset", "3600"])
@@ -59,7 +61,9 @@ struct DoctorCommandTests {
         try FileManager.default.createDirectory(atPath: context.state + "/gkpass", withIntermediateDirectories: true)
         chmod(context.state + "/gkpass", 0o755)
         let (result, checks) = try Self.doctor(environment)
-        #expect(result.status == 1)
+        // The first failed check decides the exit status: the store (6), printed before the networks (7).
+        #expect(result.status == 6, "\(result.stderr)")
+        #expect(Self.check(checks, "libcurl")?.status == "ok")
         #expect(Self.check(checks, "session bus")?.status == "warning")
         let untrusted = Self.check(checks, "network untrusted")
         #expect(untrusted?.status == "failed" && untrusted?.detail.contains("signed by a CA this network does not trust") == true, "\(String(describing: untrusted))")
@@ -69,10 +73,12 @@ struct DoctorCommandTests {
         #expect(store?.status == "failed" && store?.fix?.contains("chmod 700") == true)
         let (text, _) = try Self.doctor(environment, json: false)
         let output = String(decoding: text.stdout, as: UTF8.self)
-        #expect(text.status == 1 && output.contains("FAIL  file store:") && output.contains("      fix: chmod 700"), "\(output)")
+        #expect(text.status == 6 && output.contains("FAIL  file store:") && output.contains("      fix: chmod 700"), "\(output)")
         // A broken config is a failed check with its file and line, not a crash.
         try "[networks.x]\nflow = 3\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let (_, broken) = try Self.doctor(environment)
+        chmod(context.state + "/gkpass", 0o700)
+        let (brokenResult, broken) = try Self.doctor(environment)
         #expect(Self.check(broken, "config")?.detail.contains("\(config):2:") == true)
+        #expect(brokenResult.status == 2, "a config error is a usage error, as for every command that reads it")
     }
 }
