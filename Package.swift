@@ -24,12 +24,13 @@ let keyringHeaders: [SwiftSetting] = keyringHeaderPaths.map { .unsafeFlags(["-Xc
 let linkerDirectory = Context.packageDirectory + "/Linker"
 let gkpassReleaseLink: [LinkerSetting] = [
     .unsafeFlags([
-        // The toolchain's lld instead of gold (clang's default here), which cannot pack relocations. Not GNU ld: its
-        // layout here loses the RELRO segment (an input .rodata is writable), lld's keeps it, as gold's did.
+        // The toolchain's lld instead of gold (clang's default here), which does not follow the `-l:libstdc++.a` in
+        // Linker/static's linker scripts. Not GNU ld: its layout here loses the RELRO segment (an input .rodata is
+        // writable); lld's keeps it (scripts/test-install checks PIE, BIND_NOW and RELRO).
         "-use-ld=lld",
-        // DT_RELR: the ~47,000 relative relocations of a position-independent executable as a bitmap (9 KB instead
-        // of 1.1 MB of .rela.dyn). Needs glibc 2.36 to run (scripts/deb says so); still PIE.
-        "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+        // Not packed relocations (-z pack-relative-relocs, DT_RELR): measured, they saved 16 page faults of 600 and
+        // no CPU time that showed (docs/benchmarks.md), and a binary with them needs glibc 2.36's loader, so it would
+        // no longer start on Ubuntu 22.04 (glibc 2.35), which Swift 6.3 supports.
         // Bind every function at start (full RELRO: the GOT is read-only before main). Hardening; about 300 more
         // bindings against libc at start, no cost that could be measured (docs/benchmarks.md).
         "-Xlinker", "-z", "-Xlinker", "now",
