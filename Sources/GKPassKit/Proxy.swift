@@ -82,6 +82,43 @@ public struct Proxy: Sendable {
     /// client is dropped. 64 KiB is over a hundred full 512-byte lines: far past what an IRC server accepts
     /// before its own flood control ends the connection.
     public var maximumQueuedToServer = 64 << 10
+    /// Ends ``serve(_:log:)``: a signal handler writes the signal's number to ``Stop/writeFD``.
+    public var stop: Stop?
+
+    /// A pipe a signal handler may write one byte to (the signal's number; write(2) is async-signal-safe). The
+    /// accept loop polls it; once it has, ``isRequested`` is true and every session says goodbye within its poll
+    /// timeout (a second).
+    public final class Stop: @unchecked Sendable {
+        public let writeFD: Int32
+        let readFD: Int32
+        let mutex = PThreadMutex()
+        var requested = false
+        /// The byte read from the pipe: the signal that stopped the proxy.
+        public private(set) var signalNumber: Int32 = 0
+
+        public init?() {
+            var fds: [Int32] = [-1, -1]
+            guard pipe(&fds) == 0 else { return nil }
+            for fd in fds {
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            }
+            readFD = fds[0]
+            writeFD = fds[1]
+        }
+
+        var isRequested: Bool { mutex.locked { requested } }
+
+        /// Called by the accept loop when the pipe is readable.
+        func take() {
+            var byte: UInt8 = 0
+            let n = Glibc.read(readFD, &byte, 1)
+            mutex.locked {
+                requested = true
+                if n == 1 { signalNumber = Int32(byte) }
+            }
+        }
+    }
 
     public init(listen: Listen, defaultAccount: String?, networkName: String?, environment: [String: String]) {
         self.listen = listen
@@ -212,10 +249,23 @@ public struct Proxy: Sendable {
         var counter = 0
     }
 
-    /// Accepts clients forever, one thread each, after the access check and the client limit.
-    public func serve(_ listener: Listener, log: @escaping Log) -> Never {
+    /// Accepts clients, one thread each, after the access check and the client limit, until ``stop`` is written
+    /// to: then it closes the listener, waits (at most 3 s) until every session has told its client and servers
+    /// and logged its disconnect line, and returns.
+    public func serve(_ listener: Listener, log: @escaping Log) {
         let clients = Clients()
         while true {
+            if let stop {
+                var pollers = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stop.readFD, events: Int16(POLLIN), revents: 0)]
+                if poll(&pollers, 2, -1) < 0 { continue }
+                if pollers[1].revents != 0 {
+                    stop.take()
+                    close(listener.fd)
+                    let deadline = ChatConnection.now() + 3
+                    while clients.mutex.locked({ clients.active }) > 0 && ChatConnection.now() < deadline { usleep(20_000) }
+                    return
+                }
+            }
             let client = accept(listener.fd, nil, nil)
             if client >= 0 { _ = fcntl(client, F_SETFD, FD_CLOEXEC) }
             if client < 0 {
@@ -390,8 +440,10 @@ final class ProxySession: @unchecked Sendable {
             if let next { return next }
             var poller = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
             let remaining = Int32((deadline - ChatConnection.now()) * 1000)
-            guard remaining > 0 else { return nil }
-            let ready = poll(&poller, 1, remaining)
+            guard remaining > 0, !isStopping else { return nil }
+            // A second at most, to see a stop in time.
+            let ready = poll(&poller, 1, min(remaining, 1000))
+            if ready == 0 { continue }
             if ready < 0 && errno == EINTR { continue }
             guard ready > 0, readClient() else { return nil }
         }
@@ -409,6 +461,13 @@ final class ProxySession: @unchecked Sendable {
         }
     }
 
+    /// The proxy is stopping (SIGINT, SIGTERM): each session tells its client and servers and ends.
+    var isStopping: Bool { proxy.stop?.isRequested ?? false }
+
+    /// What a client gets when the proxy stops, and what its servers get as QUIT.
+    static let stoppedError = "ERROR :Closing link (gkpass proxy stopped)"
+    static let stoppedQuit = "gkpass proxy stopped"
+
     /// Serves the client until either side leaves; returns why, for the disconnect log line.
     func run() -> String {
         // 1. The client registers with us: NICK, USER, and optionally PASS (an account name, or with
@@ -418,7 +477,13 @@ final class ProxySession: @unchecked Sendable {
         var pass: [UInt8]?
         let deadline = ChatConnection.now() + proxy.timeout
         while nick == nil || !user {
-            guard let line = clientLine(deadline: deadline) else { return "left before registering" }
+            guard let line = clientLine(deadline: deadline) else {
+                if isStopping {
+                    sendClient(Self.stoppedError)
+                    return "the proxy stopped"
+                }
+                return "left before registering"
+            }
             guard let message = try? IRCXMessage(parsing: line) else { continue }
             let first = message.parameters.first.map { String(decoding: $0, as: UTF8.self) }
             switch message.commandName {
@@ -786,6 +851,11 @@ final class ProxySession: @unchecked Sendable {
                 return leave("more than \(over.value.limit) bytes waited for the server", quit: "gkpass: client flood")
             }
             if let quitting, ChatConnection.now() > quitting || links.isEmpty { return "quit" }
+            if isStopping {
+                _ = toClient.flush(write(client))
+                sendClient(Self.stoppedError)
+                return leave("the proxy stopped", quit: Self.stoppedQuit)
+            }
             let ids = links.keys.sorted()
             var pollers = [
                 pollfd(fd: client, events: Int16(POLLIN) | (toClient.isEmpty ? 0 : Int16(POLLOUT)), revents: 0),

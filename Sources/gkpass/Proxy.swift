@@ -2,8 +2,8 @@ import ArgumentParser
 import GKPassKit
 internal import Glibc
 
-/// The Unix socket the proxy listens on, for the signal handler that removes it (set once, before serving).
-nonisolated(unsafe) private var socketPath: UnsafeMutablePointer<CChar>?
+/// The write end of the proxy's stop pipe, for the signal handler (set once, before the handlers go in).
+nonisolated(unsafe) private var stopFD: Int32 = -1
 
 extension GKPass {
     /// `gkpass proxy`: a local plain-IRC endpoint that logs in upstream with the stored ticket.
@@ -58,10 +58,16 @@ extension GKPass {
 
                 On start it prints one line on stdout: listening ADDRESS (HOST:PORT or unix:PATH). On stderr it \
                 logs one line when a client connects and one when it disconnects (with -v, also each login, \
-                room placement, refresh, reconnection and keep-alive). Stop it with Ctrl-C or SIGTERM.
+                room placement, refresh, reconnection and keep-alive).
+
+                Stop it with Ctrl-C or SIGTERM: each client gets ERROR :Closing link (gkpass proxy stopped), each \
+                server QUIT :gkpass proxy stopped, each client one disconnect line in the log, a Unix socket is \
+                removed, and the proxy ends as the signal does, within about 2 seconds (a second signal ends it at \
+                once).
 
                 Exit status: 2 usage (a non-loopback address without --allow-remote, --allow-remote without \
-                --password-file); 6 unsafe password file or socket path; 1 cannot listen.
+                --password-file); 6 unsafe password file or socket path; 1 cannot listen; 130 (Ctrl-C) or 143 \
+                (SIGTERM) after a stop.
 
                 Examples:
                   gkpass proxy --listen 127.0.0.1:6667 &
@@ -127,23 +133,31 @@ extension GKPass {
             proxy.maximumClients = maxClients
             if let maxQueuedBytes { proxy.maximumQueuedToClient = max(1024, maxQueuedBytes) }
             if let passwordFile { proxy.password = try PasswordSource.file(passwordFile).read() }
+            guard let stop = GKPassKit.Proxy.Stop() else { throw GKPassError(.failure, "cannot make a pipe: \(String(cString: strerror(errno)))") }
+            proxy.stop = stop
             let listener = try proxy.bind()
             signal(SIGPIPE, SIG_IGN)
-            if case .unix(let path) = proxy.listen { Self.removeOnSignal(path) }
+            Self.stopOnSignal(stop)
             try StandardStreams.writeOutput(Array("listening \(listener.address)\n".utf8))
             let verbose = verbose
             proxy.serve(listener) { line, always in if always || verbose { StandardStreams.writeError("gkpass: proxy: " + line) } }
+            // Every client and server has been told; the socket file goes, then the proxy ends as the signal would
+            // have ended it (130 for Ctrl-C, 143 for SIGTERM), as every gkpass command does.
+            if case .unix(let path) = proxy.listen { unlink(path) }
+            let number = stop.signalNumber == 0 ? SIGTERM : stop.signalNumber
+            signal(number, SIG_DFL)
+            raise(number)
         }
 
-        /// Ctrl-C, SIGTERM or a hangup remove the Unix socket before the proxy ends as the signal would have ended
-        /// it, so a stopped proxy leaves no socket file behind (a killed one does; the next start replaces it).
-        static func removeOnSignal(_ path: String) {
-            socketPath = strdup(path)
+        /// Ctrl-C, SIGTERM or a hangup stop the proxy (see ``GKPassKit/Proxy/Stop``): every client gets an ERROR
+        /// line and every server a QUIT, and a Unix socket is removed. A second one ends the proxy at once.
+        static func stopOnSignal(_ stop: GKPassKit.Proxy.Stop) {
+            stopFD = stop.writeFD
             for number in [SIGINT, SIGTERM, SIGHUP] {
                 signal(number) { number in
-                    if let socketPath { unlink(socketPath) }
+                    var byte = UInt8(truncatingIfNeeded: number)
+                    _ = write(stopFD, &byte, 1)
                     signal(number, SIG_DFL)
-                    raise(number)
                 }
             }
         }

@@ -184,6 +184,33 @@ struct ProxyCommandTests {
         #expect(proxy.stderr.components(separatedBy: "connected to").count == 3, "\(proxy.stderr)")
     }
 
+    @Test("SIGTERM: each client gets an ERROR line, each server a QUIT, one disconnect line per client, and the proxy ends as SIGTERM does")
+    func stopTellsEveryone() throws {
+        let context = try Self.loggedIn()
+        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        let guest = try Self.guest(port: context.sandbox.ircxPort, nick: ">peer", room: "#stop")
+        let bridged = try LineSocket(port: proxy.port)
+        bridged.send("NICK x")
+        bridged.send("USER u 0 * :u")
+        #expect(bridged.expect(" 001 ") != nil)
+        bridged.send("JOIN #stop")
+        #expect(bridged.expect(" 366 ") != nil)
+        // One still registering: it is told too.
+        let registering = try LineSocket(port: proxy.port)
+        registering.send("NICK y")
+        for _ in 0..<500 where !proxy.stderr.contains("client 2 connected") { usleep(10_000) }
+        #expect(proxy.stop(SIGTERM) == 128 + SIGTERM, "\(proxy.stderr)")
+        #expect(bridged.expect("ERROR") == "ERROR :Closing link (gkpass proxy stopped)")
+        #expect(registering.expect("ERROR") == "ERROR :Closing link (gkpass proxy stopped)")
+        let quit = guest.expect("QUIT")
+        // The server words it as irc7 does: "Quit: " and the reason.
+        #expect(quit?.hasSuffix("QUIT :Quit: gkpass proxy stopped") == true, "\(quit ?? "nothing") \(context.sandbox.log)")
+        let log = proxy.stderr
+        for number in [1, 2] {
+            #expect(log.components(separatedBy: "client \(number) disconnected: the proxy stopped").count == 2, "\(log)")
+        }
+    }
+
     @Test("the client learns MSN's room names and owner prefix: an ISUPPORT (005) after 004, which MSN servers never sent")
     func isupport() throws {
         let context = try Self.loggedIn()
