@@ -247,6 +247,9 @@ public struct Proxy: Sendable {
         let mutex = PThreadMutex()
         var active = 0
         var counter = 0
+        /// The account each session chats as (lower-cased member name), and its client number: one client per
+        /// account, since the server would end a second login as a nickname collision.
+        var accounts: [String: Int] = [:]
     }
 
     /// Accepts clients, one thread each, after the access check and the client limit, until ``stop`` is written
@@ -317,12 +320,15 @@ public struct Proxy: Sendable {
                 Self.refuseAndClose(client, reason)
                 continue
             }
-            let session = ProxySession(proxy: self, client: client, number: number, log: log)
+            let session = ProxySession(proxy: self, client: client, number: number, log: log, clients: clients)
             PThread.detach {
                 let reason = session.run()
                 log("client \(number) disconnected: \(reason)", true)
                 session.closeClient()
-                clients.mutex.locked { clients.active -= 1 }
+                clients.mutex.locked {
+                    clients.active -= 1
+                    clients.accounts = clients.accounts.filter { $0.value != number }
+                }
             }
         }
     }
@@ -371,10 +377,13 @@ final class ProxySession: @unchecked Sendable {
     let client: Int32
     let number: Int
     let log: Proxy.Log
+    /// The proxy's sessions, to claim this one's account.
+    let clients: Proxy.Clients
     var clientFramer = IRCXLineFramer(maximumLineLength: 1024)
     static let serverName = "gkpass"
 
-    init(proxy: Proxy, client: Int32, number: Int, log: @escaping Proxy.Log) {
+    init(proxy: Proxy, client: Int32, number: Int, log: @escaping Proxy.Log, clients: Proxy.Clients) {
+        self.clients = clients
         self.proxy = proxy
         self.client = client
         self.number = number
@@ -514,6 +523,16 @@ final class ProxySession: @unchecked Sendable {
         let member: String
         do { member = try StoredTicket.account(account, ladder: ladder) } catch {
             return refuse(error.message + (error.hint.map { " (\($0))" } ?? ""), nick: clientNick)
+        }
+        // One client per account, before anything goes upstream: a second login would take the same nickname and
+        // the server would refuse it (433), which clients retry forever.
+        let holder = clients.mutex.locked { () -> Int? in
+            if let holder = clients.accounts[member.lowercased()] { return holder }
+            clients.accounts[member.lowercased()] = number
+            return nil
+        }
+        if let holder {
+            return refuse("\(member) is already connected through this proxy (client \(holder)); PASS another account", nick: clientNick)
         }
         // A ticket about to expire is refreshed first (with the remembered password, once per account across
         // processes), so a client connecting at 3 a.m. is not turned away. Failing that, the stored ticket is

@@ -52,6 +52,11 @@ extension GKPass {
                 must then send that password as its IRC PASS (compared in constant time), and chats as ACCOUNT or \
                 the default account. A PASS value is never echoed nor logged.
 
+                One client per account: the server would refuse a second login of an account by its nickname, so \
+                the proxy refuses a second client of an account it already serves, before any upstream login: ERROR \
+                :Closing link (gkpass: ACCOUNT is already connected through this proxy (client N); PASS another \
+                account).
+
                 At most --max-clients clients (16) at once; one more gets an ERROR line. A client that falls more \
                 than 1 MiB behind its servers, or has more than 64 KiB waiting for one server, is closed with an \
                 ERROR line.

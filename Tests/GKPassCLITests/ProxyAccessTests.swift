@@ -208,6 +208,34 @@ struct ProxyAccessTests {
         #expect(proxy.stderr.contains("disconnected: refused, too many clients (at most 2)"), "\(proxy.stderr)")
     }
 
+    @Test("one client per account: a second one for an account in use is refused before any upstream login, naming the first")
+    func oneClientPerAccount() throws {
+        let context = try ProxyCommandTests.loggedIn()
+        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        let first = try LineSocket(port: proxy.port)
+        first.send("NICK a")
+        first.send("USER a 0 * :a")
+        #expect(first.expect(" 001 ") != nil)
+        let logins = context.sandbox.log.components(separatedBy: "ircx auth").count
+        let second = try Self.connect("127.0.0.1:\(proxy.port)", ["PASS demo@passport.test", "NICK b", "USER b 0 * :b"])
+        #expect(second.hasSuffix(
+            "ERROR :Closing link (gkpass: demo@passport.test is already connected through this proxy (client 1); PASS another account)\nEOF\n"),
+            "\(second)")
+        #expect(context.sandbox.log.components(separatedBy: "ircx auth").count == logins, "no second login upstream")
+        // Another account is fine, and so is the same one once the first has gone.
+        let other = try Self.connect("127.0.0.1:\(proxy.port)", ["PASS user1@passport.test", "NICK c", "USER c 0 * :c", "--quit-after-001"])
+        #expect(other.contains(" 001 "), "\(other)")
+        first.send("QUIT :done")
+        #expect(first.isClosedByPeer())
+        var again = ""
+        for _ in 0..<20 {
+            again = try Self.connect("127.0.0.1:\(proxy.port)", ["NICK d", "USER d 0 * :d", "--quit-after-001"])
+            if again.contains(" 001 ") { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(again.contains(" 001 "), "\(again) \(proxy.stderr)")
+    }
+
     @Test("a client that stops reading while its room floods is dropped once its queue passes the limit; the proxy stays well")
     func slowClient() throws {
         let context = try ProxyCommandTests.loggedIn()
