@@ -470,6 +470,9 @@ final class ProxySession: @unchecked Sendable {
         }
     }
 
+    /// A NOTICE for the client right after the server's welcome.
+    var afterWelcome: String?
+
     /// The proxy is stopping (SIGINT, SIGTERM): each session tells its client and servers and ends.
     var isStopping: Bool { proxy.stop?.isRequested ?? false }
 
@@ -520,10 +523,14 @@ final class ProxySession: @unchecked Sendable {
         let account = ProxyAccess.account(
             pass: pass.map { String(decoding: $0, as: UTF8.self) }, storedAccounts: { (try? ladder.fileStore.recordedAccounts()) ?? [] },
             defaultAccount: proxy.defaultAccount, remote: proxy.allowRemote)
+        // A PASS that named no stored account is said once after the welcome (never its value: it may be a
+        // password), so a user who meant an account learns why they chat as another.
+        let passUnused = !proxy.allowRemote && pass.map { !$0.isEmpty && account != String(decoding: $0, as: UTF8.self) } ?? false
         let member: String
         do { member = try StoredTicket.account(account, ladder: ladder) } catch {
             return refuse(error.message + (error.hint.map { " (\($0))" } ?? ""), nick: clientNick)
         }
+        if passUnused { afterWelcome = "gkpass: PASS is not a stored account; using \(member)" }
         // One client per account, before anything goes upstream: a second login would take the same nickname and
         // the server would refuse it (433), which clients retry forever.
         let holder = clients.mutex.locked { () -> Int? in
@@ -800,6 +807,9 @@ final class ProxySession: @unchecked Sendable {
         }
 
         perform(router.opened(Self.homeID, lines: home.linesSinceRegistration, now: ChatConnection.now()))
+        if let afterWelcome {
+            toClient.append(Self.oneLine(":\(Self.serverName) NOTICE \(String(decoding: router.nick, as: UTF8.self)) :\(afterWelcome)"))
+        }
         while true {
             // Complete lines from each server go to the router...
             for id in links.keys.sorted() {

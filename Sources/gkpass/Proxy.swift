@@ -50,7 +50,9 @@ extension GKPass {
 
                 --allow-remote allows an address other than loopback and requires --password-file: every client \
                 must then send that password as its IRC PASS (compared in constant time), and chats as ACCOUNT or \
-                the default account. A PASS value is never echoed nor logged.
+                the default account. A PASS value is never echoed nor logged. Without --allow-remote a PASS that \
+                names no stored account is ignored, and the client gets one NOTICE after the welcome: PASS is not a \
+                stored account; using ACCOUNT.
 
                 One client per account: the server would refuse a second login of an account by its nickname, so \
                 the proxy refuses a second client of an account it already serves, before any upstream login: ERROR \
