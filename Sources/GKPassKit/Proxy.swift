@@ -435,9 +435,10 @@ final class ProxySession: @unchecked Sendable {
 
     /// Tells the client why, and ends its connection; returns the reason for the log.
     func refuse(_ message: String, nick: String = "*") -> String {
-        sendClient(":\(Self.serverName) NOTICE \(nick) :gkpass: \(message)")
+        // The sender is gkpass already: no "gkpass: " in the text. The caller logs the disconnect line (with
+        // this reason), always: no second line here.
+        sendClient(":\(Self.serverName) NOTICE \(nick) :\(message)")
         sendClient("ERROR :Closing link (gkpass: \(message))")
-        log("client \(number) refused: \(message)", false)
         return "refused, " + message
     }
 
@@ -530,7 +531,7 @@ final class ProxySession: @unchecked Sendable {
         do { member = try StoredTicket.account(account, ladder: ladder) } catch {
             return refuse(error.message + (error.hint.map { " (\($0))" } ?? ""), nick: clientNick)
         }
-        if passUnused { afterWelcome = "gkpass: PASS is not a stored account; using \(member)" }
+        if passUnused { afterWelcome = "PASS is not a stored account; using \(member)" }
         // One client per account, before anything goes upstream: a second login would take the same nickname and
         // the server would refuse it (433), which clients retry forever.
         let holder = clients.mutex.locked { () -> Int? in
@@ -680,8 +681,16 @@ final class ProxySession: @unchecked Sendable {
         case .rejected(let message):
             let advice = "the server refused the ticket; run gkpass login \(member) for a new one"
             return .openFailed(id, "\(message); run gkpass login \(member) for a new ticket", tell: advice)
-        case .failed(let message): return .openFailed(id, message, tell: nil)
+        case .failed(let message): return .openFailed(id, Self.withoutEndpoint(message, endpoint), tell: nil)
         }
+    }
+
+    /// A failed connect's reason without the address the router's own message already names ("cannot reconnect to
+    /// HOST:PORT: Connection refused", not "...: cannot connect to HOST:PORT (Connection refused)").
+    static func withoutEndpoint(_ message: String, _ endpoint: Network.Endpoint) -> String {
+        let prefix = "cannot connect to \(endpoint) ("
+        guard message.hasPrefix(prefix), message.hasSuffix(")"), message.count > prefix.count + 1 else { return message }
+        return String(message.dropFirst(prefix.count).dropLast())
     }
 
     /// Asks the directory where `room` is (on a worker thread).

@@ -328,7 +328,7 @@ struct ProxyAccessTests {
         try Self.spoilTicket(context)
         let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
         let answer = try Self.connect("127.0.0.1:\(proxy.port)", ["NICK a", "USER a 0 * :a"])
-        let notice = answer.split(separator: "\n").first { $0.hasPrefix(":gkpass NOTICE a :gkpass: ") } ?? ""
+        let notice = answer.split(separator: "\n").first { $0.hasPrefix(":gkpass NOTICE a :") } ?? ""
         #expect(notice.contains("refused the Passport ticket (910") && notice.hasSuffix("; run gkpass login demo@passport.test for a new ticket"), "\(answer)")
         #expect(answer.contains("ERROR :Closing link") && answer.hasSuffix("EOF\n") && !answer.contains(" 001 "), "\(answer)")
         let log = context.sandbox.log
