@@ -49,6 +49,8 @@ public struct Proxy: Sendable {
         /// What the proxy prints after `listening `: the bound address (with the chosen port) or `unix:PATH`.
         public let address: String
         let isUnix: Bool
+        /// A warning for stderr (a Unix socket in a shared sticky directory such as /tmp).
+        public var warning: String? = nil
     }
 
     /// Receives the proxy's log lines; `always` lines are the one per client connect and one per disconnect,
@@ -193,6 +195,21 @@ public struct Proxy: Sendable {
     /// A Unix socket at `path`, mode 0600 from the start (umask around bind, then chmod). An existing socket of
     /// ours that nobody listens on (a proxy that was killed) is replaced; anything else there is refused.
     func bindUnix(_ path: String) throws(GKPassError) -> Listener {
+        // Whoever can write the directory could replace the socket with one of theirs between two starts (and
+        // collect what clients send): refused, as other unsafe paths are. A sticky one (/tmp) keeps others from
+        // removing ours, but they can still take the name first: a warning.
+        var directory = "."
+        if let slash = path.lastIndex(of: "/") { directory = slash == path.startIndex ? "/" : String(path[..<slash]) }
+        var warning: String?
+        var folder = stat()
+        if stat(directory, &folder) == 0, folder.st_mode & 0o022 != 0 {
+            let mode = String(folder.st_mode & 0o7777, radix: 8)
+            guard folder.st_mode & S_ISVTX != 0 else {
+                throw GKPassError(.unsafe, "\(directory) is writable by others (mode \(mode)): they could replace the socket unix:\(path)",
+                    hint: "put it in a directory only you can write, such as $XDG_RUNTIME_DIR")
+            }
+            warning = "\(directory) is shared (mode \(mode)): another user could take unix:\(path) before the proxy does; a directory only you can write, such as $XDG_RUNTIME_DIR, is safer"
+        }
         var info = stat()
         if lstat(path, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFSOCK else {
@@ -227,7 +244,7 @@ public struct Proxy: Sendable {
             unlink(path)
             throw GKPassError(.failure, "cannot listen on unix:\(path): \(reason)")
         }
-        return Listener(fd: fd, address: "unix:" + path, isUnix: true)
+        return Listener(fd: fd, address: "unix:" + path, isUnix: true, warning: warning)
     }
 
     static func withUnixAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
@@ -514,6 +531,9 @@ final class ProxySession: @unchecked Sendable {
         let clientNick = nick ?? "*"
         if proxy.allowRemote {
             guard let expected = proxy.password, let pass, ProxyAccess.passwordMatches(pass, expected) else {
+                // A second before a wrong password is answered (this client's thread only: the others go on), so
+                // guessing over the network is slow.
+                if pass != nil { usleep(1_000_000) }
                 return refuse(pass == nil ? "this proxy needs a password (PASS)" : "wrong password (PASS)", nick: clientNick)
             }
         }

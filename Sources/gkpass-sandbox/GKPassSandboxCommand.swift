@@ -54,7 +54,8 @@ struct GKPassSandboxCommand: ParsableCommand {
             line restart-chat INDEX [SECONDS] on stdin closes server INDEX's listener and every connection it holds, \
             forgets its nicknames and rooms, and listens again on the same port after SECONDS (default 1, at most \
             600). The log says "ircx chat-server index=INDEX restart" when it closed and "ircx chat-server \
-            index=INDEX listening again" when it is back. End of input on stdin is ignored.
+            index=INDEX listening again" when it is back. End of input on stdin does not stop the sandbox, but no \
+            more commands are read after it.
 
             Demo account: member name demo@passport.test, password sandbox-demo, nickname Demo.
 

@@ -46,11 +46,13 @@ extension GKPass {
                 closes connections of any other user with an ERROR line, before anything is read or sent upstream. \
                 --listen unix:PATH makes a Unix socket of mode 600, removed again on Ctrl-C or SIGTERM (a stale \
                 socket of yours left by a killed proxy is replaced; anything else at PATH is refused) and checks each client with SO_PEERCRED. Put it in a directory \
-                only you can write, such as $XDG_RUNTIME_DIR.
+                only you can write, such as $XDG_RUNTIME_DIR: a directory others can write is refused (exit 6) \
+                unless it is sticky, and a sticky shared one (/tmp) gets a warning on stderr.
 
                 --allow-remote allows an address other than loopback and requires --password-file: every client \
-                must then send that password as its IRC PASS (compared in constant time), and chats as ACCOUNT or \
-                the default account. A PASS value is never echoed nor logged. Without --allow-remote a PASS that \
+                must then send that password as its IRC PASS (compared in constant time; a wrong one is answered \
+                after a second), and chats as ACCOUNT or the default account. The connection is plain text, PASS \
+                included: reach the proxy through SSH port forwarding (ssh -L) or a VPN, not over an open network. A PASS value is never echoed nor logged. Without --allow-remote a PASS that \
                 names no stored account is ignored, and the client gets one NOTICE after the welcome: PASS is not a \
                 stored account; using ACCOUNT.
 
@@ -79,8 +81,8 @@ extension GKPass {
                 Examples:
                   gkpass proxy --listen 127.0.0.1:6667 &
                   irssi -c 127.0.0.1 -p 6667
-                  gkpass proxy --listen unix:$XDG_RUNTIME_DIR/gkpass.sock &
-                  socat - UNIX-CONNECT:$XDG_RUNTIME_DIR/gkpass.sock
+                  gkpass proxy --listen unix:${XDG_RUNTIME_DIR:?}/gkpass.sock &
+                  socat - UNIX-CONNECT:${XDG_RUNTIME_DIR:?}/gkpass.sock
                 """
         )
 
@@ -112,7 +114,7 @@ extension GKPass {
         @Option(help: .hidden)
         var maxQueuedBytes: Int?
 
-        @Flag(name: .shortAndLong, help: "Also log each login, refresh and keep-alive on stderr.")
+        @Flag(name: .shortAndLong, help: "Also log each login, room placement, refresh, reconnection and keep-alive on stderr.")
         var verbose = false
 
         func validate() throws {
@@ -145,6 +147,7 @@ extension GKPass {
             let listener = try proxy.bind()
             signal(SIGPIPE, SIG_IGN)
             Self.stopOnSignal(stop)
+            if let warning = listener.warning { StandardStreams.writeError("gkpass: warning: " + warning) }
             try StandardStreams.writeOutput(Array("listening \(listener.address)\n".utf8))
             let verbose = verbose
             proxy.serve(listener) { line, always in if always || verbose { StandardStreams.writeError("gkpass: proxy: " + line) } }

@@ -148,6 +148,25 @@ struct ProxyAccessTests {
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    @Test("--listen unix:PATH in a directory others can write: refused (6) unless sticky; a sticky one (like /tmp) gets a warning")
+    func unixSharedDirectory() throws {
+        let context = try ProxyCommandTests.loggedIn()
+        let directory = context.state + "-shared"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        chmod(directory, 0o777)
+        let path = directory + "/proxy.sock"
+        let refused = try Binary.run("gkpass", ["proxy", "--listen", "unix:" + path], environment: context.environment(keyring: false))
+        #expect(refused.status == 6 && refused.stderr.contains("\(directory) is writable by others (mode 777)"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: path))
+        chmod(directory, 0o1777)
+        let sticky = try ProxyProcess([], environment: context.environment(keyring: false), listen: "unix:" + path, verbose: false)
+        let warnings = sticky.stderr.split(separator: "\n").filter { $0.hasPrefix("gkpass: warning: ") }
+        #expect(warnings.count == 1 && warnings[0].contains("\(directory) is shared (mode 1777)"), "\(sticky.stderr)")
+        let answer = try Self.connect("unix:" + path, ["NICK me", "USER m 0 * :m", "--quit-after-001"])
+        #expect(answer.contains(" 001 Demo "), "\(answer)")
+    }
+
     @Test("--allow-remote needs --password-file (2); then a wrong or missing PASS is refused, the right one let in, and no PASS value is shown or logged")
     func remotePassword() throws {
         let bare = try Binary.run("gkpass", ["proxy", "--listen", "127.0.0.1:0", "--allow-remote"])
