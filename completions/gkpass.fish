@@ -186,7 +186,7 @@ complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options 
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass proxy" password-file' -l 'password-file' -d 'With --allow-remote: a file (mode 600) whose first line every client must send as PASS.' -rfka ''
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass proxy" max-clients' -l 'max-clients' -d 'The most clients at once (1 to 1024).' -rfka ''
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass proxy" timeout' -l 'timeout' -d 'Seconds for each upstream login (1 to 300).' -rfka ''
-complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass proxy" v verbose' -l 'verbose' -s 'v' -d 'Also log each login, refresh and keep-alive on stderr.'
+complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass proxy" v verbose' -l 'verbose' -s 'v' -d 'Also log each login, room placement, refresh, reconnection and keep-alive on stderr.'
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass proxy" version' -l 'version' -d 'Show the version.'
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass proxy" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gkpass' -n '__gkpass_should_offer_completions_for_flags_or_options "gkpass doctor" json' -l 'json' -d 'Print a JSON array of {name, status, detail, fix} instead of text.'

@@ -177,7 +177,7 @@ public struct BridgeRouter {
 
     /// A NOTICE from the proxy to `target` (a room: the client shows it in that room; else our nick).
     func notice(_ target: [UInt8]?, _ text: String) -> [Output] {
-        guard let line = Self.build(prefix: Array("gkpass".utf8), "NOTICE", [target ?? nick, Self.printable("gkpass: " + text)], trailing: true)
+        guard let line = Self.build(prefix: Array("gkpass".utf8), "NOTICE", [target ?? nick, Self.printable(text)], trailing: true)
         else { return [] }
         return [.client(line)]
     }

@@ -126,7 +126,7 @@ public struct Network: Sendable, Equatable {
         }
         let data: Data
         do { data = try Data(contentsOf: URL(filePath: path)) } catch {
-            throw GKPassError(.network, "the sandbox is not running (no \(path))", hint: "start it: gkpass-sandbox (or set GKPASS_SANDBOX_STATE)")
+            throw GKPassError(.network, "the sandbox is not running (no \(path))", hint: "start gkpass-sandbox, or set GKPASS_SANDBOX_STATE to its state directory")
         }
         let endpoints: Endpoints
         do { endpoints = try JSONDecoder().decode(Endpoints.self, from: data) } catch {

@@ -49,6 +49,8 @@ public struct Proxy: Sendable {
         /// What the proxy prints after `listening `: the bound address (with the chosen port) or `unix:PATH`.
         public let address: String
         let isUnix: Bool
+        /// A warning for stderr (a Unix socket in a shared sticky directory such as /tmp).
+        public var warning: String? = nil
     }
 
     /// Receives the proxy's log lines; `always` lines are the one per client connect and one per disconnect,
@@ -82,6 +84,43 @@ public struct Proxy: Sendable {
     /// client is dropped. 64 KiB is over a hundred full 512-byte lines: far past what an IRC server accepts
     /// before its own flood control ends the connection.
     public var maximumQueuedToServer = 64 << 10
+    /// Ends ``serve(_:log:)``: a signal handler writes the signal's number to ``Stop/writeFD``.
+    public var stop: Stop?
+
+    /// A pipe a signal handler may write one byte to (the signal's number; write(2) is async-signal-safe). The
+    /// accept loop polls it; once it has, ``isRequested`` is true and every session says goodbye within its poll
+    /// timeout (a second).
+    public final class Stop: @unchecked Sendable {
+        public let writeFD: Int32
+        let readFD: Int32
+        let mutex = PThreadMutex()
+        var requested = false
+        /// The byte read from the pipe: the signal that stopped the proxy.
+        public private(set) var signalNumber: Int32 = 0
+
+        public init?() {
+            var fds: [Int32] = [-1, -1]
+            guard pipe(&fds) == 0 else { return nil }
+            for fd in fds {
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            }
+            readFD = fds[0]
+            writeFD = fds[1]
+        }
+
+        var isRequested: Bool { mutex.locked { requested } }
+
+        /// Called by the accept loop when the pipe is readable.
+        func take() {
+            var byte: UInt8 = 0
+            let n = Glibc.read(readFD, &byte, 1)
+            mutex.locked {
+                requested = true
+                if n == 1 { signalNumber = Int32(byte) }
+            }
+        }
+    }
 
     public init(listen: Listen, defaultAccount: String?, networkName: String?, environment: [String: String]) {
         self.listen = listen
@@ -156,6 +195,21 @@ public struct Proxy: Sendable {
     /// A Unix socket at `path`, mode 0600 from the start (umask around bind, then chmod). An existing socket of
     /// ours that nobody listens on (a proxy that was killed) is replaced; anything else there is refused.
     func bindUnix(_ path: String) throws(GKPassError) -> Listener {
+        // Whoever can write the directory could replace the socket with one of theirs between two starts (and
+        // collect what clients send): refused, as other unsafe paths are. A sticky one (/tmp) keeps others from
+        // removing ours, but they can still take the name first: a warning.
+        var directory = "."
+        if let slash = path.lastIndex(of: "/") { directory = slash == path.startIndex ? "/" : String(path[..<slash]) }
+        var warning: String?
+        var folder = stat()
+        if stat(directory, &folder) == 0, folder.st_mode & 0o022 != 0 {
+            let mode = String(folder.st_mode & 0o7777, radix: 8)
+            guard folder.st_mode & S_ISVTX != 0 else {
+                throw GKPassError(.unsafe, "\(directory) is writable by others (mode \(mode)): they could replace the socket unix:\(path)",
+                    hint: "put it in a directory only you can write, such as $XDG_RUNTIME_DIR")
+            }
+            warning = "\(directory) is shared (mode \(mode)): another user could take unix:\(path) before the proxy does; a directory only you can write, such as $XDG_RUNTIME_DIR, is safer"
+        }
         var info = stat()
         if lstat(path, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFSOCK else {
@@ -190,7 +244,7 @@ public struct Proxy: Sendable {
             unlink(path)
             throw GKPassError(.failure, "cannot listen on unix:\(path): \(reason)")
         }
-        return Listener(fd: fd, address: "unix:" + path, isUnix: true)
+        return Listener(fd: fd, address: "unix:" + path, isUnix: true, warning: warning)
     }
 
     static func withUnixAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
@@ -210,12 +264,28 @@ public struct Proxy: Sendable {
         let mutex = PThreadMutex()
         var active = 0
         var counter = 0
+        /// The account each session chats as (lower-cased member name), and its client number: one client per
+        /// account, since the server would end a second login as a nickname collision.
+        var accounts: [String: Int] = [:]
     }
 
-    /// Accepts clients forever, one thread each, after the access check and the client limit.
-    public func serve(_ listener: Listener, log: @escaping Log) -> Never {
+    /// Accepts clients, one thread each, after the access check and the client limit, until ``stop`` is written
+    /// to: then it closes the listener, waits (at most 3 s) until every session has told its client and servers
+    /// and logged its disconnect line, and returns.
+    public func serve(_ listener: Listener, log: @escaping Log) {
         let clients = Clients()
         while true {
+            if let stop {
+                var pollers = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stop.readFD, events: Int16(POLLIN), revents: 0)]
+                if poll(&pollers, 2, -1) < 0 { continue }
+                if pollers[1].revents != 0 {
+                    stop.take()
+                    close(listener.fd)
+                    let deadline = ChatConnection.now() + 3
+                    while clients.mutex.locked({ clients.active }) > 0 && ChatConnection.now() < deadline { usleep(20_000) }
+                    return
+                }
+            }
             let client = accept(listener.fd, nil, nil)
             if client >= 0 { _ = fcntl(client, F_SETFD, FD_CLOEXEC) }
             if client < 0 {
@@ -267,12 +337,15 @@ public struct Proxy: Sendable {
                 Self.refuseAndClose(client, reason)
                 continue
             }
-            let session = ProxySession(proxy: self, client: client, number: number, log: log)
+            let session = ProxySession(proxy: self, client: client, number: number, log: log, clients: clients)
             PThread.detach {
                 let reason = session.run()
                 log("client \(number) disconnected: \(reason)", true)
                 session.closeClient()
-                clients.mutex.locked { clients.active -= 1 }
+                clients.mutex.locked {
+                    clients.active -= 1
+                    clients.accounts = clients.accounts.filter { $0.value != number }
+                }
             }
         }
     }
@@ -321,10 +394,13 @@ final class ProxySession: @unchecked Sendable {
     let client: Int32
     let number: Int
     let log: Proxy.Log
+    /// The proxy's sessions, to claim this one's account.
+    let clients: Proxy.Clients
     var clientFramer = IRCXLineFramer(maximumLineLength: 1024)
     static let serverName = "gkpass"
 
-    init(proxy: Proxy, client: Int32, number: Int, log: @escaping Proxy.Log) {
+    init(proxy: Proxy, client: Int32, number: Int, log: @escaping Proxy.Log, clients: Proxy.Clients) {
+        self.clients = clients
         self.proxy = proxy
         self.client = client
         self.number = number
@@ -376,9 +452,10 @@ final class ProxySession: @unchecked Sendable {
 
     /// Tells the client why, and ends its connection; returns the reason for the log.
     func refuse(_ message: String, nick: String = "*") -> String {
-        sendClient(":\(Self.serverName) NOTICE \(nick) :gkpass: \(message)")
+        // The sender is gkpass already: no "gkpass: " in the text. The caller logs the disconnect line (with
+        // this reason), always: no second line here.
+        sendClient(":\(Self.serverName) NOTICE \(nick) :\(message)")
         sendClient("ERROR :Closing link (gkpass: \(message))")
-        log("client \(number) refused: \(message)", false)
         return "refused, " + message
     }
 
@@ -390,8 +467,10 @@ final class ProxySession: @unchecked Sendable {
             if let next { return next }
             var poller = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
             let remaining = Int32((deadline - ChatConnection.now()) * 1000)
-            guard remaining > 0 else { return nil }
-            let ready = poll(&poller, 1, remaining)
+            guard remaining > 0, !isStopping else { return nil }
+            // A second at most, to see a stop in time.
+            let ready = poll(&poller, 1, min(remaining, 1000))
+            if ready == 0 { continue }
             if ready < 0 && errno == EINTR { continue }
             guard ready > 0, readClient() else { return nil }
         }
@@ -409,6 +488,16 @@ final class ProxySession: @unchecked Sendable {
         }
     }
 
+    /// A NOTICE for the client right after the server's welcome.
+    var afterWelcome: String?
+
+    /// The proxy is stopping (SIGINT, SIGTERM): each session tells its client and servers and ends.
+    var isStopping: Bool { proxy.stop?.isRequested ?? false }
+
+    /// What a client gets when the proxy stops, and what its servers get as QUIT.
+    static let stoppedError = "ERROR :Closing link (gkpass proxy stopped)"
+    static let stoppedQuit = "gkpass proxy stopped"
+
     /// Serves the client until either side leaves; returns why, for the disconnect log line.
     func run() -> String {
         // 1. The client registers with us: NICK, USER, and optionally PASS (an account name, or with
@@ -418,7 +507,13 @@ final class ProxySession: @unchecked Sendable {
         var pass: [UInt8]?
         let deadline = ChatConnection.now() + proxy.timeout
         while nick == nil || !user {
-            guard let line = clientLine(deadline: deadline) else { return "left before registering" }
+            guard let line = clientLine(deadline: deadline) else {
+                if isStopping {
+                    sendClient(Self.stoppedError)
+                    return "the proxy stopped"
+                }
+                return "left before registering"
+            }
             guard let message = try? IRCXMessage(parsing: line) else { continue }
             let first = message.parameters.first.map { String(decoding: $0, as: UTF8.self) }
             switch message.commandName {
@@ -436,6 +531,9 @@ final class ProxySession: @unchecked Sendable {
         let clientNick = nick ?? "*"
         if proxy.allowRemote {
             guard let expected = proxy.password, let pass, ProxyAccess.passwordMatches(pass, expected) else {
+                // A second before a wrong password is answered (this client's thread only: the others go on), so
+                // guessing over the network is slow.
+                if pass != nil { usleep(1_000_000) }
                 return refuse(pass == nil ? "this proxy needs a password (PASS)" : "wrong password (PASS)", nick: clientNick)
             }
         }
@@ -446,9 +544,23 @@ final class ProxySession: @unchecked Sendable {
         let account = ProxyAccess.account(
             pass: pass.map { String(decoding: $0, as: UTF8.self) }, storedAccounts: { (try? ladder.fileStore.recordedAccounts()) ?? [] },
             defaultAccount: proxy.defaultAccount, remote: proxy.allowRemote)
+        // A PASS that named no stored account is said once after the welcome (never its value: it may be a
+        // password), so a user who meant an account learns why they chat as another.
+        let passUnused = !proxy.allowRemote && pass.map { !$0.isEmpty && account != String(decoding: $0, as: UTF8.self) } ?? false
         let member: String
         do { member = try StoredTicket.account(account, ladder: ladder) } catch {
             return refuse(error.message + (error.hint.map { " (\($0))" } ?? ""), nick: clientNick)
+        }
+        if passUnused { afterWelcome = "PASS is not a stored account; using \(member)" }
+        // One client per account, before anything goes upstream: a second login would take the same nickname and
+        // the server would refuse it (433), which clients retry forever.
+        let holder = clients.mutex.locked { () -> Int? in
+            if let holder = clients.accounts[member.lowercased()] { return holder }
+            clients.accounts[member.lowercased()] = number
+            return nil
+        }
+        if let holder {
+            return refuse("\(member) is already connected through this proxy (client \(holder)); PASS another account", nick: clientNick)
         }
         // A ticket about to expire is refreshed first (with the remembered password, once per account across
         // processes), so a client connecting at 3 a.m. is not turned away. Failing that, the stored ticket is
@@ -589,8 +701,16 @@ final class ProxySession: @unchecked Sendable {
         case .rejected(let message):
             let advice = "the server refused the ticket; run gkpass login \(member) for a new one"
             return .openFailed(id, "\(message); run gkpass login \(member) for a new ticket", tell: advice)
-        case .failed(let message): return .openFailed(id, message, tell: nil)
+        case .failed(let message): return .openFailed(id, Self.withoutEndpoint(message, endpoint), tell: nil)
         }
+    }
+
+    /// A failed connect's reason without the address the router's own message already names ("cannot reconnect to
+    /// HOST:PORT: Connection refused", not "...: cannot connect to HOST:PORT (Connection refused)").
+    static func withoutEndpoint(_ message: String, _ endpoint: Network.Endpoint) -> String {
+        let prefix = "cannot connect to \(endpoint) ("
+        guard message.hasPrefix(prefix), message.hasSuffix(")"), message.count > prefix.count + 1 else { return message }
+        return String(message.dropFirst(prefix.count).dropLast())
     }
 
     /// Asks the directory where `room` is (on a worker thread).
@@ -716,6 +836,9 @@ final class ProxySession: @unchecked Sendable {
         }
 
         perform(router.opened(Self.homeID, lines: home.linesSinceRegistration, now: ChatConnection.now()))
+        if let afterWelcome {
+            toClient.append(Self.oneLine(":\(Self.serverName) NOTICE \(String(decoding: router.nick, as: UTF8.self)) :\(afterWelcome)"))
+        }
         while true {
             // Complete lines from each server go to the router...
             for id in links.keys.sorted() {
@@ -786,6 +909,11 @@ final class ProxySession: @unchecked Sendable {
                 return leave("more than \(over.value.limit) bytes waited for the server", quit: "gkpass: client flood")
             }
             if let quitting, ChatConnection.now() > quitting || links.isEmpty { return "quit" }
+            if isStopping {
+                _ = toClient.flush(write(client))
+                sendClient(Self.stoppedError)
+                return leave("the proxy stopped", quit: Self.stoppedQuit)
+            }
             let ids = links.keys.sorted()
             var pollers = [
                 pollfd(fd: client, events: Int16(POLLIN) | (toClient.isEmpty ? 0 : Int16(POLLOUT)), revents: 0),

@@ -41,11 +41,14 @@ public final class Sandbox: Sendable {
     let chatServers: [ChatServer]
     let listenHost: String
     let box: ConfigurationBox
+    /// STATE_DIR/sandbox.lock, flock'ed for the sandbox's whole life (closed, so released, only when it exits).
+    let lockFD: Int32
 
     private init(
         configuration: SandboxConfiguration, endpointsFile: String, group: MultiThreadedEventLoopGroup, channels: [any Channel],
-        chatServers: [ChatServer], listenHost: String, box: ConfigurationBox
+        chatServers: [ChatServer], listenHost: String, box: ConfigurationBox, lockFD: Int32
     ) {
+        self.lockFD = lockFD
         self.configuration = configuration
         self.endpointsFile = endpointsFile
         self.group = group
@@ -155,6 +158,8 @@ public final class Sandbox: Sendable {
             offsiteHost = host
         }
         try prepareStateDirectory(options.stateDirectory)
+        // Before anything in the directory is written: a second sandbox must not replace the first's files.
+        let lockFD = try lockStateDirectory(options.stateDirectory)
         let authority = try CertificateAuthority.prepare(
             stateDirectory: options.stateDirectory, hosts: [options.listen] + (offsiteHost.map { [$0] } ?? []), faults: faults)
         let tls = TLSConfiguration.makeServerConfiguration(
@@ -220,7 +225,7 @@ public final class Sandbox: Sendable {
             try writeEndpoints(configuration, caFile: authority.caFile, to: endpoints)
             return Sandbox(
                 configuration: configuration, endpointsFile: endpoints, group: group, channels: channels, chatServers: servers,
-                listenHost: options.listen, box: box)
+                listenHost: options.listen, box: box, lockFD: lockFD)
         } catch {
             try? group.syncShutdownGracefully()
             throw error
@@ -267,8 +272,41 @@ public final class Sandbox: Sendable {
             }
             try? listener?.close().wait()
         }
-        unlink(endpointsFile)
+        // Only while it is still ours: the lock keeps other sandboxes out of this directory, but a user may have
+        // put another file there meanwhile.
+        if Self.endpointsPID(endpointsFile) == getpid() { unlink(endpointsFile) }
         try? group.syncShutdownGracefully()
+        close(lockFD)
+    }
+
+    /// The pid `endpoints.json` at `path` records, if it can be read.
+    static func endpointsPID(_ path: String) -> Int32? {
+        guard let data = FileManager.default.contents(atPath: path),
+            let document = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let pid = document["pid"] as? Int
+        else { return nil }
+        return Int32(truncatingIfNeeded: pid)
+    }
+
+    /// Takes STATE_DIR/sandbox.lock (flock, exclusive, not waiting) and writes our pid in it; the lock lasts until
+    /// the process exits, so it is never stale: a killed sandbox's lock is gone with it, and its endpoints.json is
+    /// replaced. Held by a running sandbox: ``SandboxBusy``, naming its pid.
+    static func lockStateDirectory(_ directory: String) throws -> Int32 {
+        let path = directory + "/sandbox.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw SandboxError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = errno
+            var bytes = [UInt8](repeating: 0, count: 32)
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            close(fd)
+            guard reason == EWOULDBLOCK else { throw SandboxError("cannot lock \(path): \(String(cString: strerror(reason)))") }
+            let pid = n > 0 ? Int32(String(decoding: bytes[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+            throw SandboxBusy(pid: pid, stateDirectory: directory)
+        }
+        let text = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return fd
     }
 
     static func prepareStateDirectory(_ path: String) throws {

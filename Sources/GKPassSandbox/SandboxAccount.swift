@@ -102,3 +102,13 @@ public struct SandboxError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// Another sandbox runs on the state directory (it holds STATE_DIR/sandbox.lock); the command exits 8.
+public struct SandboxBusy: Error, CustomStringConvertible {
+    /// The running sandbox's pid, as its lock file records it (nil while it is still writing it).
+    public let pid: Int32?
+    public let stateDirectory: String
+    public var description: String {
+        "another gkpass-sandbox\(pid.map { " (pid \($0))" } ?? "") is running on \(stateDirectory); stop it, or give this one --state-dir DIR"
+    }
+}

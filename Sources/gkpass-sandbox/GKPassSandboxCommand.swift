@@ -54,7 +54,8 @@ struct GKPassSandboxCommand: ParsableCommand {
             line restart-chat INDEX [SECONDS] on stdin closes server INDEX's listener and every connection it holds, \
             forgets its nicknames and rooms, and listens again on the same port after SECONDS (default 1, at most \
             600). The log says "ircx chat-server index=INDEX restart" when it closed and "ircx chat-server \
-            index=INDEX listening again" when it is back. End of input on stdin is ignored.
+            index=INDEX listening again" when it is back. End of input on stdin does not stop the sandbox, but no \
+            more commands are read after it.
 
             Demo account: member name demo@passport.test, password sandbox-demo, nickname Demo.
 
@@ -111,6 +112,14 @@ struct GKPassSandboxCommand: ParsableCommand {
 
             Environment: GKPASS_SANDBOX_STATE sets the state directory (default \
             ${XDG_RUNTIME_DIR:-/tmp}/gkpass-sandbox-UID). Stop with Ctrl-C or SIGTERM.
+
+            One sandbox per state directory: a running one holds STATE_DIR/sandbox.lock (flock, with its pid in \
+            it), and a second one on the same directory exits 8 naming that pid; give it another --state-dir. A \
+            killed sandbox leaves no lock behind, and its endpoints.json is replaced. On exit a sandbox removes \
+            endpoints.json only if it still records its own pid.
+
+            Exit status: 0 stopped with Ctrl-C or SIGTERM; 1 cannot start (a port in use, a bad accounts file); \
+            2 usage; 8 another gkpass-sandbox runs on the state directory.
             """
     )
 
@@ -278,6 +287,9 @@ struct GKPassSandboxCommand: ParsableCommand {
         } catch let error as SandboxError {
             FileHandle.standardError.write(Data("gkpass-sandbox: \(error.description)\n".utf8))
             throw ExitCode.failure
+        } catch let error as SandboxBusy {
+            FileHandle.standardError.write(Data("gkpass-sandbox: \(error.description)\n".utf8))
+            throw ExitCode(8)
         } catch let error as ExitCode {
             throw error
         } catch {

@@ -2,8 +2,8 @@ import ArgumentParser
 import GKPassKit
 internal import Glibc
 
-/// The Unix socket the proxy listens on, for the signal handler that removes it (set once, before serving).
-nonisolated(unsafe) private var socketPath: UnsafeMutablePointer<CChar>?
+/// The write end of the proxy's stop pipe, for the signal handler (set once, before the handlers go in).
+nonisolated(unsafe) private var stopFD: Int32 = -1
 
 extension GKPass {
     /// `gkpass proxy`: a local plain-IRC endpoint that logs in upstream with the stored ticket.
@@ -47,11 +47,20 @@ extension GKPass {
                 closes connections of any other user with an ERROR line, before anything is read or sent upstream. \
                 --listen unix:PATH makes a Unix socket of mode 600, removed again on Ctrl-C or SIGTERM (a stale \
                 socket of yours left by a killed proxy is replaced; anything else at PATH is refused) and checks each client with SO_PEERCRED. Put it in a directory \
-                only you can write, such as $XDG_RUNTIME_DIR.
+                only you can write, such as $XDG_RUNTIME_DIR: a directory others can write is refused (exit 6) \
+                unless it is sticky, and a sticky shared one (/tmp) gets a warning on stderr.
 
                 --allow-remote allows an address other than loopback and requires --password-file: every client \
-                must then send that password as its IRC PASS (compared in constant time), and chats as ACCOUNT or \
-                the default account. A PASS value is never echoed nor logged.
+                must then send that password as its IRC PASS (compared in constant time; a wrong one is answered \
+                after a second), and chats as ACCOUNT or the default account. The connection is plain text, PASS \
+                included: reach the proxy through SSH port forwarding (ssh -L) or a VPN, not over an open network. A PASS value is never echoed nor logged. Without --allow-remote a PASS that \
+                names no stored account is ignored, and the client gets one NOTICE after the welcome: PASS is not a \
+                stored account; using ACCOUNT.
+
+                One client per account: the server would refuse a second login of an account by its nickname, so \
+                the proxy refuses a second client of an account it already serves, before any upstream login: ERROR \
+                :Closing link (gkpass: ACCOUNT is already connected through this proxy (client N); PASS another \
+                account).
 
                 At most --max-clients clients (16) at once; one more gets an ERROR line. A client that falls more \
                 than 1 MiB behind its servers, or has more than 64 KiB waiting for one server, is closed with an \
@@ -59,16 +68,22 @@ extension GKPass {
 
                 On start it prints one line on stdout: listening ADDRESS (HOST:PORT or unix:PATH). On stderr it \
                 logs one line when a client connects and one when it disconnects (with -v, also each login, \
-                room placement, refresh, reconnection and keep-alive). Stop it with Ctrl-C or SIGTERM.
+                room placement, refresh, reconnection and keep-alive).
+
+                Stop it with Ctrl-C or SIGTERM: each client gets ERROR :Closing link (gkpass proxy stopped), each \
+                server QUIT :gkpass proxy stopped, each client one disconnect line in the log, a Unix socket is \
+                removed, and the proxy ends as the signal does, within about 2 seconds (a second signal ends it at \
+                once).
 
                 Exit status: 2 usage (a non-loopback address without --allow-remote, --allow-remote without \
-                --password-file); 6 unsafe password file or socket path; 1 cannot listen.
+                --password-file); 6 unsafe password file or socket path; 1 cannot listen; 130 (Ctrl-C) or 143 \
+                (SIGTERM) after a stop.
 
                 Examples:
                   gkpass proxy --listen 127.0.0.1:6667 &
                   irssi -c 127.0.0.1 -p 6667
-                  gkpass proxy --listen unix:$XDG_RUNTIME_DIR/gkpass.sock &
-                  socat - UNIX-CONNECT:$XDG_RUNTIME_DIR/gkpass.sock
+                  gkpass proxy --listen unix:${XDG_RUNTIME_DIR:?}/gkpass.sock &
+                  socat - UNIX-CONNECT:${XDG_RUNTIME_DIR:?}/gkpass.sock
                 """
         )
 
@@ -100,7 +115,7 @@ extension GKPass {
         @Option(help: .hidden)
         var maxQueuedBytes: Int?
 
-        @Flag(name: .shortAndLong, help: "Also log each login, refresh and keep-alive on stderr.")
+        @Flag(name: .shortAndLong, help: "Also log each login, room placement, refresh, reconnection and keep-alive on stderr.")
         var verbose = false
 
         func validate() throws {
@@ -128,23 +143,32 @@ extension GKPass {
             proxy.maximumClients = maxClients
             if let maxQueuedBytes { proxy.maximumQueuedToClient = max(1024, maxQueuedBytes) }
             if let passwordFile { proxy.password = try PasswordSource.file(passwordFile).read() }
+            guard let stop = GKPassKit.Proxy.Stop() else { throw GKPassError(.failure, "cannot make a pipe: \(String(cString: strerror(errno)))") }
+            proxy.stop = stop
             let listener = try proxy.bind()
             signal(SIGPIPE, SIG_IGN)
-            if case .unix(let path) = proxy.listen { Self.removeOnSignal(path) }
+            Self.stopOnSignal(stop)
+            if let warning = listener.warning { StandardStreams.writeError("gkpass: warning: " + warning) }
             try StandardStreams.writeOutput(Array("listening \(listener.address)\n".utf8))
             let verbose = verbose
             proxy.serve(listener) { line, always in if always || verbose { StandardStreams.writeError("gkpass: proxy: " + line) } }
+            // Every client and server has been told; the socket file goes, then the proxy ends as the signal would
+            // have ended it (130 for Ctrl-C, 143 for SIGTERM), as every gkpass command does.
+            if case .unix(let path) = proxy.listen { unlink(path) }
+            let number = stop.signalNumber == 0 ? SIGTERM : stop.signalNumber
+            signal(number, SIG_DFL)
+            raise(number)
         }
 
-        /// Ctrl-C, SIGTERM or a hangup remove the Unix socket before the proxy ends as the signal would have ended
-        /// it, so a stopped proxy leaves no socket file behind (a killed one does; the next start replaces it).
-        static func removeOnSignal(_ path: String) {
-            socketPath = strdup(path)
+        /// Ctrl-C, SIGTERM or a hangup stop the proxy (see ``GKPassKit/Proxy/Stop``): every client gets an ERROR
+        /// line and every server a QUIT, and a Unix socket is removed. A second one ends the proxy at once.
+        static func stopOnSignal(_ stop: GKPassKit.Proxy.Stop) {
+            stopFD = stop.writeFD
             for number in [SIGINT, SIGTERM, SIGHUP] {
                 signal(number) { number in
-                    if let socketPath { unlink(socketPath) }
+                    var byte = UInt8(truncatingIfNeeded: number)
+                    _ = write(stopFD, &byte, 1)
                     signal(number, SIG_DFL)
-                    raise(number)
                 }
             }
         }

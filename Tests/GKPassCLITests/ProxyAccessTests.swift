@@ -148,6 +148,25 @@ struct ProxyAccessTests {
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    @Test("--listen unix:PATH in a directory others can write: refused (6) unless sticky; a sticky one (like /tmp) gets a warning")
+    func unixSharedDirectory() throws {
+        let context = try ProxyCommandTests.loggedIn()
+        let directory = context.state + "-shared"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        chmod(directory, 0o777)
+        let path = directory + "/proxy.sock"
+        let refused = try Binary.run("gkpass", ["proxy", "--listen", "unix:" + path], environment: context.environment(keyring: false))
+        #expect(refused.status == 6 && refused.stderr.contains("\(directory) is writable by others (mode 777)"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: path))
+        chmod(directory, 0o1777)
+        let sticky = try ProxyProcess([], environment: context.environment(keyring: false), listen: "unix:" + path, verbose: false)
+        let warnings = sticky.stderr.split(separator: "\n").filter { $0.hasPrefix("gkpass: warning: ") }
+        #expect(warnings.count == 1 && warnings[0].contains("\(directory) is shared (mode 1777)"), "\(sticky.stderr)")
+        let answer = try Self.connect("unix:" + path, ["NICK me", "USER m 0 * :m", "--quit-after-001"])
+        #expect(answer.contains(" 001 Demo "), "\(answer)")
+    }
+
     @Test("--allow-remote needs --password-file (2); then a wrong or missing PASS is refused, the right one let in, and no PASS value is shown or logged")
     func remotePassword() throws {
         let bare = try Binary.run("gkpass", ["proxy", "--listen", "127.0.0.1:0", "--allow-remote"])
@@ -206,6 +225,34 @@ struct ProxyAccessTests {
         }
         #expect(fourth.contains(" 001 "), "\(fourth) \(proxy.stderr)")
         #expect(proxy.stderr.contains("disconnected: refused, too many clients (at most 2)"), "\(proxy.stderr)")
+    }
+
+    @Test("one client per account: a second one for an account in use is refused before any upstream login, naming the first")
+    func oneClientPerAccount() throws {
+        let context = try ProxyCommandTests.loggedIn()
+        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        let first = try LineSocket(port: proxy.port)
+        first.send("NICK a")
+        first.send("USER a 0 * :a")
+        #expect(first.expect(" 001 ") != nil)
+        let logins = context.sandbox.log.components(separatedBy: "ircx auth").count
+        let second = try Self.connect("127.0.0.1:\(proxy.port)", ["PASS demo@passport.test", "NICK b", "USER b 0 * :b"])
+        #expect(second.hasSuffix(
+            "ERROR :Closing link (gkpass: demo@passport.test is already connected through this proxy (client 1); PASS another account)\nEOF\n"),
+            "\(second)")
+        #expect(context.sandbox.log.components(separatedBy: "ircx auth").count == logins, "no second login upstream")
+        // Another account is fine, and so is the same one once the first has gone.
+        let other = try Self.connect("127.0.0.1:\(proxy.port)", ["PASS user1@passport.test", "NICK c", "USER c 0 * :c", "--quit-after-001"])
+        #expect(other.contains(" 001 "), "\(other)")
+        first.send("QUIT :done")
+        #expect(first.isClosedByPeer())
+        var again = ""
+        for _ in 0..<20 {
+            again = try Self.connect("127.0.0.1:\(proxy.port)", ["NICK d", "USER d 0 * :d", "--quit-after-001"])
+            if again.contains(" 001 ") { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(again.contains(" 001 "), "\(again) \(proxy.stderr)")
     }
 
     @Test("a client that stops reading while its room floods is dropped once its queue passes the limit; the proxy stays well")
@@ -300,7 +347,7 @@ struct ProxyAccessTests {
         try Self.spoilTicket(context)
         let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
         let answer = try Self.connect("127.0.0.1:\(proxy.port)", ["NICK a", "USER a 0 * :a"])
-        let notice = answer.split(separator: "\n").first { $0.hasPrefix(":gkpass NOTICE a :gkpass: ") } ?? ""
+        let notice = answer.split(separator: "\n").first { $0.hasPrefix(":gkpass NOTICE a :") } ?? ""
         #expect(notice.contains("refused the Passport ticket (910") && notice.hasSuffix("; run gkpass login demo@passport.test for a new ticket"), "\(answer)")
         #expect(answer.contains("ERROR :Closing link") && answer.hasSuffix("EOF\n") && !answer.contains(" 001 "), "\(answer)")
         let log = context.sandbox.log

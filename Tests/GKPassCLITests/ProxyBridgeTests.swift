@@ -70,10 +70,10 @@ struct ProxyBridgeTests {
         context.sandbox.restartChat(1, seconds: 1)
         let lostLines = Self.lines(client, until: "NOTICE %#Far") ?? []
         let lost = lostLines.last
-        #expect(lost?.hasPrefix(":gkpass NOTICE %#Far :gkpass: lost the connection to 127.0.0.1:\(ports[1])") == true, "\(lost ?? "nothing")")
+        #expect(lost?.hasPrefix(":gkpass NOTICE %#Far :lost the connection to 127.0.0.1:\(ports[1])") == true, "\(lost ?? "nothing")")
         #expect(context.sandbox.waitListening(1), "\(context.sandbox.log)")
         let back = Self.lines(client, until: "NOTICE %#Far")
-        #expect(back?.last?.hasPrefix(":gkpass NOTICE %#Far :gkpass: back on 127.0.0.1:\(ports[1]): rejoined %#Far") == true, "\(back ?? []) \(proxy.stderr)")
+        #expect(back?.last?.hasPrefix(":gkpass NOTICE %#Far :back on 127.0.0.1:\(ports[1]): rejoined %#Far") == true, "\(back ?? []) \(proxy.stderr)")
         #expect(back?.contains { $0.contains(" JOIN ") } == false, "\(back ?? [])")
         let returned = try ProxyCommandTests.guest(port: ports[1], nick: ">returned", room: "%#Far")
         // The guest the restart dropped leaves the client's member list exactly once, and no second NAMES list is
@@ -92,13 +92,13 @@ struct ProxyBridgeTests {
         context.sandbox.restartChat(0, seconds: 1)
         let homeLostLines = Self.lines(client, until: "NOTICE %#TheLobby") ?? []
         let homeLost = homeLostLines.last
-        #expect(homeLost?.hasPrefix(":gkpass NOTICE %#TheLobby :gkpass: lost the connection to 127.0.0.1:\(ports[0])") == true, "\(homeLost ?? "nothing")")
+        #expect(homeLost?.hasPrefix(":gkpass NOTICE %#TheLobby :lost the connection to 127.0.0.1:\(ports[0])") == true, "\(homeLost ?? "nothing")")
         client.send("PING :while-home-is-away")
         let pong = Self.lines(client, until: "PONG") ?? []
         #expect(pong.last == ":127.0.0.1 PONG 127.0.0.1 :while-home-is-away")
         #expect(context.sandbox.waitListening(0), "\(context.sandbox.log)")
         let homeBack = Self.lines(client, until: "NOTICE %#TheLobby")
-        #expect(homeBack?.last?.hasPrefix(":gkpass NOTICE %#TheLobby :gkpass: back on 127.0.0.1:\(ports[0]): rejoined %#TheLobby") == true, "\(homeBack ?? []) \(proxy.stderr)")
+        #expect(homeBack?.last?.hasPrefix(":gkpass NOTICE %#TheLobby :back on 127.0.0.1:\(ports[0]): rejoined %#TheLobby") == true, "\(homeBack ?? []) \(proxy.stderr)")
         #expect(homeBack?.contains { $0.contains(" JOIN ") || $0.contains(" 001 ") || $0.contains(" 376 ") } == false, "\(homeBack ?? [])")
         let newcomer = try ProxyCommandTests.guest(port: ports[0], nick: ">newcomer", room: "%#TheLobby")
         let homeSeen = homeLostLines + pong + (homeBack ?? []) + (Self.lines(client, until: ">newcomer") ?? [])

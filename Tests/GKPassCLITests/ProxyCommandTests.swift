@@ -184,6 +184,33 @@ struct ProxyCommandTests {
         #expect(proxy.stderr.components(separatedBy: "connected to").count == 3, "\(proxy.stderr)")
     }
 
+    @Test("SIGTERM: each client gets an ERROR line, each server a QUIT, one disconnect line per client, and the proxy ends as SIGTERM does")
+    func stopTellsEveryone() throws {
+        let context = try Self.loggedIn()
+        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        let guest = try Self.guest(port: context.sandbox.ircxPort, nick: ">peer", room: "#stop")
+        let bridged = try LineSocket(port: proxy.port)
+        bridged.send("NICK x")
+        bridged.send("USER u 0 * :u")
+        #expect(bridged.expect(" 001 ") != nil)
+        bridged.send("JOIN #stop")
+        #expect(bridged.expect(" 366 ") != nil)
+        // One still registering: it is told too.
+        let registering = try LineSocket(port: proxy.port)
+        registering.send("NICK y")
+        for _ in 0..<500 where !proxy.stderr.contains("client 2 connected") { usleep(10_000) }
+        #expect(proxy.stop(SIGTERM) == 128 + SIGTERM, "\(proxy.stderr)")
+        #expect(bridged.expect("ERROR") == "ERROR :Closing link (gkpass proxy stopped)")
+        #expect(registering.expect("ERROR") == "ERROR :Closing link (gkpass proxy stopped)")
+        let quit = guest.expect("QUIT")
+        // The server words it as irc7 does: "Quit: " and the reason.
+        #expect(quit?.hasSuffix("QUIT :Quit: gkpass proxy stopped") == true, "\(quit ?? "nothing") \(context.sandbox.log)")
+        let log = proxy.stderr
+        for number in [1, 2] {
+            #expect(log.components(separatedBy: "client \(number) disconnected: the proxy stopped").count == 2, "\(log)")
+        }
+    }
+
     @Test("the client learns MSN's room names and owner prefix: an ISUPPORT (005) after 004, which MSN servers never sent")
     func isupport() throws {
         let context = try Self.loggedIn()
@@ -228,6 +255,8 @@ struct ProxyCommandTests {
             if line.contains("PONG") { break }
         }
         #expect(!seen.contains { $0.contains("hunter2") }, "\(seen)")
+        // One NOTICE says the PASS was not used (but not what it was).
+        #expect(seen.filter { $0.contains("PASS is not a stored account") } == [":gkpass NOTICE Demo :PASS is not a stored account; using demo@passport.test"], "\(seen)")
         #expect(!proxy.stderr.contains("hunter2"), "\(proxy.stderr)")
         #expect(!context.sandbox.log.contains("hunter2"))
     }
@@ -282,8 +311,13 @@ struct ProxyCommandTests {
         let client = try LineSocket(port: proxy.port)
         client.send("NICK a")
         client.send("USER a 0 * :a")
-        #expect(client.expect("NOTICE")?.contains("no ticket for nobody@passport.test") == true)
+        let notice = client.expect("NOTICE")
+        #expect(notice?.hasPrefix(":gkpass NOTICE a :no ticket for nobody@passport.test") == true, "no second gkpass: \(notice ?? "nothing")")
         #expect(client.expect("ERROR :Closing link") != nil)
+        for _ in 0..<500 where !proxy.stderr.contains("client 1 disconnected") { usleep(10_000) }
+        // With -v too, a refused client is logged once, in its disconnect line.
+        #expect(proxy.stderr.components(separatedBy: "client 1 disconnected: refused, no ticket for nobody@passport.test").count == 2, "\(proxy.stderr)")
+        #expect(!proxy.stderr.contains("client 1 refused"), "\(proxy.stderr)")
 
         let context = try Self.loggedIn()
         let pinging = try ProxyProcess(["--keepalive", "1"], environment: context.environment(keyring: false))
@@ -300,9 +334,15 @@ struct ProxyCommandTests {
         // The server goes away: the client is told, and stays connected while the proxy tries to reconnect.
         context.sandbox.stop()
         let lost = quiet.expect("NOTICE")
-        #expect(lost == ":gkpass NOTICE Demo :gkpass: lost the connection to 127.0.0.1:\(context.sandbox.ircxPort) (the server closed the connection); reconnecting", "\(lost ?? "nothing")")
+        #expect(lost == ":gkpass NOTICE Demo :lost the connection to 127.0.0.1:\(context.sandbox.ircxPort) (the server closed the connection); reconnecting", "\(lost ?? "nothing")")
         quiet.send("PING :alone")
         #expect(quiet.expect("PONG") == ":127.0.0.1 PONG 127.0.0.1 :alone")
+        // Its reconnects fail (-v): the address is said once, not again inside the reason (ProxyLineTests has the
+        // "Connection refused" case).
+        for _ in 0..<500 where !pinging.stderr.contains("cannot reconnect to") { usleep(10_000) }
+        let port = context.sandbox.ircxPort
+        #expect(pinging.stderr.contains("cannot reconnect to 127.0.0.1:\(port): "), "\(pinging.stderr)")
+        #expect(!pinging.stderr.contains("cannot connect to 127.0.0.1:\(port)"), "\(pinging.stderr)")
 
         let remote = try Binary.run("gkpass", ["proxy", "--listen", "0.0.0.0:0"])
         #expect(remote.status == 2 && remote.stderr.contains("--allow-remote"), "\(remote.stderr)")

@@ -199,7 +199,7 @@ struct BridgeRouterTests {
         #expect(Self.text(router.tick(now: 94)).isEmpty, "once")
         #expect(upstream(&router, 0, ":home.test PONG home.test :gkpass-keepalive", now: 95).isEmpty)
         #expect(Self.text(router.tick(now: 183)) == [
-            "close 1", "C :gkpass NOTICE %#Far :gkpass: lost the connection to 127.0.0.1:7001 (it stopped answering); rejoining %#Far when it is back",
+            "close 1", "C :gkpass NOTICE %#Far :lost the connection to 127.0.0.1:7001 (it stopped answering); rejoining %#Far when it is back",
         ])
     }
 
@@ -216,9 +216,9 @@ struct BridgeRouterTests {
         var router = Self.inTwoRooms()
         _ = upstream(&router, 0, ":home.test NOTICE Demo :the home server is heard from", now: 100)
         #expect(Self.text(router.lost(1, reason: "the server closed the connection", now: 100)) == [
-            "C :gkpass NOTICE %#Far :gkpass: lost the connection to 127.0.0.1:7001 (the server closed the connection); rejoining %#Far when it is back",
+            "C :gkpass NOTICE %#Far :lost the connection to 127.0.0.1:7001 (the server closed the connection); rejoining %#Far when it is back",
         ])
-        #expect(client(&router, "PRIVMSG %#Far :anyone?", now: 100) == ["C :gkpass NOTICE %#Far :gkpass: 127.0.0.1:7001 is reconnecting; not sent"])
+        #expect(client(&router, "PRIVMSG %#Far :anyone?", now: 100) == ["C :gkpass NOTICE %#Far :127.0.0.1:7001 is reconnecting; not sent"])
         #expect(client(&router, "PRIVMSG %#Lobby :still here", now: 100) == ["U0 PRIVMSG %#Lobby :still here"], "the other rooms go on")
         #expect(Self.text(router.tick(now: 100.5)).isEmpty)
         #expect(Self.text(router.tick(now: 101)) == ["open 1 127.0.0.1:7001"])
@@ -230,14 +230,14 @@ struct BridgeRouterTests {
         #expect(Self.text(router.tick(now: 104)) == ["open 1 127.0.0.1:7001"])
         // A refused ticket is told to the client, once per loss.
         #expect(Self.text(router.openFailed(1, reason: "910", now: 104, tell: "the server refused the ticket; run gkpass login demo")) == [
-            "C :gkpass NOTICE Demo :gkpass: cannot reconnect to 127.0.0.1:7001: the server refused the ticket; run gkpass login demo",
+            "C :gkpass NOTICE Demo :cannot reconnect to 127.0.0.1:7001: the server refused the ticket; run gkpass login demo",
         ])
         #expect(Self.text(router.tick(now: 107.9)).isEmpty)
         #expect(Self.text(router.tick(now: 108)) == ["open 1 127.0.0.1:7001"])
         // Back: its welcome swallowed, the room rejoined with its key; the echo of our JOIN becomes a NOTICE.
         #expect(Self.text(router.opened(1, lines: Self.welcome("chat1.far.test"), now: 109)) == ["U1 JOIN %#Far farkey"])
         #expect(upstream(&router, 1, ":Demo!0001@GateKeeperPassport JOIN :%#Far", now: 109) == [
-            "C :gkpass NOTICE %#Far :gkpass: back on 127.0.0.1:7001: rejoined %#Far",
+            "C :gkpass NOTICE %#Far :back on 127.0.0.1:7001: rejoined %#Far",
         ])
         // The new NAMES is not shown as a list (clients keep their first one): the client hears who left while we
         // were away (>Guest) and who came (>Newcomer, a host), and nothing of those still there (Demo).
@@ -261,12 +261,12 @@ struct BridgeRouterTests {
     func homeLost() {
         var router = Self.registered()
         #expect(Self.text(router.lost(0, reason: "the server closed the connection", now: 10)) == [
-            "C :gkpass NOTICE Demo :gkpass: lost the connection to 127.0.0.1:6667 (the server closed the connection); reconnecting",
+            "C :gkpass NOTICE Demo :lost the connection to 127.0.0.1:6667 (the server closed the connection); reconnecting",
         ])
         #expect(client(&router, "PING :x", now: 10) == ["C :home.test PONG home.test :x"])
-        #expect(client(&router, "WHOIS >Guest", now: 10) == ["C :gkpass NOTICE Demo :gkpass: 127.0.0.1:6667 is reconnecting; not sent"])
+        #expect(client(&router, "WHOIS >Guest", now: 10) == ["C :gkpass NOTICE Demo :127.0.0.1:6667 is reconnecting; not sent"])
         #expect(Self.text(router.tick(now: 11)) == ["open 0 127.0.0.1:6667"])
-        #expect(Self.text(router.opened(0, lines: Self.welcome("home.test"), now: 12)) == ["C :gkpass NOTICE Demo :gkpass: 127.0.0.1:6667 is back"])
+        #expect(Self.text(router.opened(0, lines: Self.welcome("home.test"), now: 12)) == ["C :gkpass NOTICE Demo :127.0.0.1:6667 is back"])
         #expect(client(&router, "WHOIS >Guest", now: 12) == ["U0 WHOIS >Guest"])
     }
 

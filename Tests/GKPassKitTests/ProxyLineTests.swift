@@ -19,4 +19,13 @@ struct ProxyLineTests {
     func utf8() {
         #expect(ProxySession.oneLine("NOTICE JoséÜmlaut :gkpass: olá") == Array("NOTICE JoséÜmlaut :gkpass: olá\r\n".utf8))
     }
+
+    @Test("a failed connect's reason drops the address the router's message names already; other reasons stay whole")
+    func reasonWithoutEndpoint() {
+        let endpoint = Network.Endpoint(host: "127.0.0.1", port: 37955)
+        #expect(ProxySession.withoutEndpoint("cannot connect to 127.0.0.1:37955 (Connection refused)", endpoint) == "Connection refused")
+        #expect(ProxySession.withoutEndpoint("cannot connect to 127.0.0.2:37955 (Connection refused)", endpoint)
+            == "cannot connect to 127.0.0.2:37955 (Connection refused)")
+        #expect(ProxySession.withoutEndpoint("the server closed the connection", endpoint) == "the server closed the connection")
+    }
 }

@@ -66,6 +66,41 @@ struct SandboxEndToEndTests {
         sandbox.stop()
     }
 
+    @Test("a second sandbox on a running one's state directory exits 8 naming its pid, and leaves its endpoints.json alone")
+    func oneSandboxPerStateDirectory() throws {
+        let first = try SandboxProcess()
+        defer { first.stop() }
+        let endpoints = first.stateDirectory + "/endpoints.json"
+        let before = try String(contentsOfFile: endpoints, encoding: .utf8)
+        let second = try Spawn.run(
+            SandboxProcess.binDirectory.appendingPathComponent("gkpass-sandbox").path, ["--state-dir", first.stateDirectory], timeout: 30)
+        let message = String(decoding: second.stderr, as: UTF8.self)
+        #expect(second.status == 8, "\(message)")
+        #expect(message.contains("pid \(first.pid)") && message.contains("--state-dir"), "\(message)")
+        #expect(message.split(separator: "\n").count == 1, "one line: \(message)")
+        #expect(second.stdout.isEmpty, "no ready line")
+        #expect(try String(contentsOfFile: endpoints, encoding: .utf8) == before, "the first sandbox's endpoints.json is untouched")
+        #expect(first.isRunning)
+
+        // Someone else's endpoints.json (another pid) is not removed when the sandbox stops.
+        let foreign = before.replacingOccurrences(of: "\"pid\" : \(first.pid)", with: "\"pid\" : 1")
+        #expect(foreign != before)
+        try foreign.write(toFile: endpoints, atomically: true, encoding: .utf8)
+        #expect(first.terminate() == 0)
+        #expect(FileManager.default.fileExists(atPath: endpoints), "endpoints.json naming pid 1 is not the sandbox's to remove")
+    }
+
+    @Test("a killed sandbox's state directory is taken over by the next one, which rewrites endpoints.json")
+    func staleStateDirectory() throws {
+        let killed = try SandboxProcess()
+        kill(killed.pid, SIGKILL)
+        Spawn.wait(killed.pid, timeout: 10)
+        let next = try SandboxProcess(stateDirectory: killed.stateDirectory)
+        defer { next.stop() }
+        #expect(next.endpoints["pid"] as? Int == Int(next.pid))
+        #expect(try String(contentsOfFile: killed.stateDirectory + "/sandbox.lock", encoding: .utf8) == "\(next.pid)\n")
+    }
+
     @Test("curl trusts it with --cacert and not without; the nexus answers PassportURLs")
     func tlsAndNexus() throws {
         let sandbox = try SandboxProcess()

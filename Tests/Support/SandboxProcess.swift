@@ -37,16 +37,18 @@ public final class SandboxProcess: @unchecked Sendable {
     private var commands: Int32?
 
     /// `commands`: give the sandbox a stdin pipe and --stdin-commands, for ``restartChat(_:seconds:)``.
-    public init(_ arguments: [String] = [], commands: Bool = false) throws {
-        stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-sandbox-test-\(UUID().uuidString)").path
-        logFile = stateDirectory + ".log"
+    /// `stateDirectory`: reuse one (a second sandbox after a first was killed); default a new private one.
+    public init(_ arguments: [String] = [], commands: Bool = false, stateDirectory: String? = nil) throws {
+        self.stateDirectory = stateDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("gkpass-sandbox-test-\(UUID().uuidString)").path
+        logFile = self.stateDirectory + ".log"
         var input: [Int32] = [-1, -1]
         if commands { guard Spawn.makePipe(&input) else { throw SandboxStartError(message: "no pipe") } }
         let child: Spawn.Child
         do {
             child = try Spawn.start(
                 Self.binDirectory.appendingPathComponent("gkpass-sandbox").path,
-                ["--state-dir", stateDirectory] + (commands ? ["--stdin-commands"] : []) + arguments,
+                ["--state-dir", self.stateDirectory] + (commands ? ["--stdin-commands"] : []) + arguments,
                 environment: nil, stdinFD: commands ? input[0] : nil, captureStdout: true, stderrPath: logFile)
         } catch {
             if commands { close(input[0]); close(input[1]) }
@@ -67,7 +69,7 @@ public final class SandboxProcess: @unchecked Sendable {
             let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
             throw SandboxStartError(message: "no ready line: \(readyLine) \(log)")
         }
-        let data = try Data(contentsOf: URL(fileURLWithPath: stateDirectory + "/endpoints.json"))
+        let data = try Data(contentsOf: URL(fileURLWithPath: self.stateDirectory + "/endpoints.json"))
         endpoints = try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
