@@ -8,11 +8,12 @@ import Testing
 struct ProxyBridgeTests {
     typealias ProxyProcess = ProxyCommandTests.ProxyProcess
 
-    /// Lines until one contains `fragment` (that one included); nil when it never came.
-    static func lines(_ socket: LineSocket, until fragment: String, limit: Int = 100) -> [String]? {
+    /// Lines until one contains `fragment` (that one included); nil when it never came. `patience`: how many 10 s
+    /// silences to sit out (a reconnection can meet one login attempt that runs into the proxy's --timeout).
+    static func lines(_ socket: LineSocket, until fragment: String, limit: Int = 100, patience: Int = 1) -> [String]? {
         var seen: [String] = []
         for _ in 0..<limit {
-            guard let line = socket.text() else { return nil }
+            guard let line = socket.text(patience: patience) else { return nil }
             seen.append(line)
             if line.contains(fragment) { return seen }
         }
@@ -32,7 +33,8 @@ struct ProxyBridgeTests {
         let context = try LoginCommandTests.Context(["--chat-servers", "2", "--room", "%#TheLobby=0", "--room", "%#Far=1"], commands: true)
         #expect(try context.login(["demo@passport.test", "--network", "sandbox", "--password-stdin", "--store", "file"], keyring: false).status == 0)
         let ports = try #require((context.sandbox.endpoints["chat_servers"] as? [[String: Any]])?.compactMap { $0["port"] as? Int })
-        let proxy = try ProxyProcess([], environment: context.environment(keyring: false))
+        // --timeout 5: a reconnection attempt that meets a server still starting gives up in 5 s, not 30.
+        let proxy = try ProxyProcess(["--timeout", "5"], environment: context.environment(keyring: false))
         let lobbyist = try ProxyCommandTests.guest(port: ports[0], nick: ">lobbyist", room: "%#TheLobby")
         let faraway = try ProxyCommandTests.guest(port: ports[1], nick: ">faraway", room: "%#Far")
 
@@ -72,7 +74,7 @@ struct ProxyBridgeTests {
         let lost = lostLines.last
         #expect(lost?.hasPrefix(":gkpass NOTICE %#Far :lost the connection to 127.0.0.1:\(ports[1])") == true, "\(lost ?? "nothing")")
         #expect(context.sandbox.waitListening(1), "\(context.sandbox.log)")
-        let back = Self.lines(client, until: "NOTICE %#Far")
+        let back = Self.lines(client, until: "NOTICE %#Far", patience: 3)
         #expect(back?.last?.hasPrefix(":gkpass NOTICE %#Far :back on 127.0.0.1:\(ports[1]): rejoined %#Far") == true, "\(back ?? []) \(proxy.stderr)")
         #expect(back?.contains { $0.contains(" JOIN ") } == false, "\(back ?? [])")
         let returned = try ProxyCommandTests.guest(port: ports[1], nick: ">returned", room: "%#Far")
@@ -97,7 +99,7 @@ struct ProxyBridgeTests {
         let pong = Self.lines(client, until: "PONG") ?? []
         #expect(pong.last == ":127.0.0.1 PONG 127.0.0.1 :while-home-is-away")
         #expect(context.sandbox.waitListening(0), "\(context.sandbox.log)")
-        let homeBack = Self.lines(client, until: "NOTICE %#TheLobby")
+        let homeBack = Self.lines(client, until: "NOTICE %#TheLobby", patience: 3)
         #expect(homeBack?.last?.hasPrefix(":gkpass NOTICE %#TheLobby :back on 127.0.0.1:\(ports[0]): rejoined %#TheLobby") == true, "\(homeBack ?? []) \(proxy.stderr)")
         #expect(homeBack?.contains { $0.contains(" JOIN ") || $0.contains(" 001 ") || $0.contains(" 376 ") } == false, "\(homeBack ?? [])")
         let newcomer = try ProxyCommandTests.guest(port: ports[0], nick: ">newcomer", room: "%#TheLobby")

@@ -179,8 +179,9 @@ public final class LineSocket {
 
     public func send(_ line: String) { send(Array((line + "\r\n").utf8)) }
 
-    /// The next line without CRLF; nil at EOF or after 10 s of silence.
-    public func line() -> [UInt8]? {
+    /// The next line without CRLF; nil at EOF or after 10 s of silence (`patience` times 10 s).
+    public func line(patience: Int = 1) -> [UInt8]? {
+        var silences = 0
         while true {
             if let lf = buffer.firstIndex(of: 0x0A) {
                 var line = Array(buffer[..<lf])
@@ -190,12 +191,16 @@ public final class LineSocket {
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                silences += 1
+                if silences < patience { continue }
+            }
             if n <= 0 { return nil }
             buffer += chunk[..<n]
         }
     }
 
-    public func text() -> String? { line().map { String(decoding: $0, as: UTF8.self) } }
+    public func text(patience: Int = 1) -> String? { line(patience: patience).map { String(decoding: $0, as: UTF8.self) } }
 
     /// Reads lines until one contains `fragment`; returns it (nil at EOF/timeout).
     public func expect(_ fragment: String, within limit: Int = 50) -> String? {
