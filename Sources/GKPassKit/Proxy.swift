@@ -398,6 +398,8 @@ final class ProxySession: @unchecked Sendable {
     let clients: Proxy.Clients
     var clientFramer = IRCXLineFramer(maximumLineLength: 1024)
     static let serverName = "gkpass"
+    /// Seconds a client waits for another client of the same account to finish leaving (see `run()`).
+    static let accountHandover: Double = 5
 
     init(proxy: Proxy, client: Int32, number: Int, log: @escaping Proxy.Log, clients: Proxy.Clients) {
         self.clients = clients
@@ -553,11 +555,19 @@ final class ProxySession: @unchecked Sendable {
         }
         if passUnused { afterWelcome = "PASS is not a stored account; using \(member)" }
         // One client per account, before anything goes upstream: a second login would take the same nickname and
-        // the server would refuse it (433), which clients retry forever.
-        let holder = clients.mutex.locked { () -> Int? in
-            if let holder = clients.accounts[member.lowercased()] { return holder }
-            clients.accounts[member.lowercased()] = number
-            return nil
+        // the server would refuse it (433), which clients retry forever. A client that reconnects (irssi's
+        // /reconnect) opens its new connection while the old one's QUIT is still going upstream, so the account's
+        // holder gets a few seconds to finish leaving before the newcomer is refused.
+        var holder: Int?
+        let patience = ChatConnection.now() + Self.accountHandover
+        while true {
+            holder = clients.mutex.locked { () -> Int? in
+                if let holder = clients.accounts[member.lowercased()] { return holder }
+                clients.accounts[member.lowercased()] = number
+                return nil
+            }
+            guard holder != nil, ChatConnection.now() < patience, !isStopping else { break }
+            usleep(50_000)
         }
         if let holder {
             return refuse("\(member) is already connected through this proxy (client \(holder)); PASS another account", nick: clientNick)

@@ -60,7 +60,8 @@ extension GKPass {
                 One client per account: the server would refuse a second login of an account by its nickname, so \
                 the proxy refuses a second client of an account it already serves, before any upstream login: ERROR \
                 :Closing link (gkpass: ACCOUNT is already connected through this proxy (client N); PASS another \
-                account).
+                account). It first gives the other client up to 5 seconds to finish leaving: a client that \
+                reconnects (irssi's /reconnect) opens its new connection while the old one still says QUIT.
 
                 At most --max-clients clients (16) at once; one more gets an ERROR line. A client that falls more \
                 than 1 MiB behind its servers, or has more than 64 KiB waiting for one server, is closed with an \
