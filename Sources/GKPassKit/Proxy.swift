@@ -339,8 +339,8 @@ final class ProxySession: @unchecked Sendable {
     /// Turns Nagle's algorithm off on a TCP socket (a Unix socket refuses the option, harmlessly). The bridge
     /// already writes each side's queue with one send per poll round, so Nagle only delays: with it, a send smaller
     /// than a segment (on loopback that is every one below 64 KiB) waits while the last is unacknowledged, and the
-    /// server acknowledges late (delayed ACK) as it has nothing to answer to a PRIVMSG. The benchmark's own clients
-    /// set TCP_NODELAY; the proxy did not, and lost throughput and p99 to it (docs/benchmarks.md).
+    /// server may acknowledge late (delayed ACK), having nothing to answer to a PRIVMSG. The benchmark's own
+    /// clients set TCP_NODELAY, and so does the proxy now.
     static func noDelay(_ fd: Int32) {
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
