@@ -3,7 +3,8 @@
 (logged in with the stored Passport ticket) and sent directly to the sandbox (as a guest), received by a guest on
 the sandbox. Prints a markdown table.   proxy-bench.py PROXY_PORT IRCX_PORT GKPASS [PROXY_PID SANDBOX_PID]
 With the two process ids it also prints the CPU time each process spent per 1,000 lines of each throughput phase
-(summed over its threads, from /proc/PID/task/*/schedstat; the client's proxy thread lives through its phase)."""
+(summed over its threads, from /proc/PID/task/*/schedstat; the client's proxy thread lives through its phase), and
+the sandbox's busiest thread: when that one thread's time is the phase's elapsed time, the sandbox is the limit."""
 import glob, socket, subprocess, sys, time
 
 proxy_port, ircx_port, gkpass = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -12,13 +13,14 @@ cpu_per_phase = {}
 
 
 def cpu_ns(pid):
-    total = 0
+    """Nanoseconds on a CPU, per thread."""
+    threads = {}
     for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
         try:
-            total += int(open(path).read().split()[0])
+            threads[path.split("/")[4]] = int(open(path).read().split()[0])
         except (OSError, ValueError, IndexError):
             pass  # a thread that ended meanwhile
-    return total
+    return threads
 
 
 class Client:
@@ -83,7 +85,12 @@ def measure(sender, receiver, tag):
     sender.send(batch)
     receiver.until(b"%s-bulk-%d " % (tag, count - 1))
     elapsed = time.perf_counter() - start
-    cpu_per_phase[tag] = {name: (cpu_ns(pid) - before[name]) / 1e6 / (count / 1000) for name, pid in pids.items()}
+    usage = {}
+    for name, pid in pids.items():
+        after = cpu_ns(pid)
+        spent = [(after[thread] - before[name].get(thread, 0)) / 1e6 for thread in after]
+        usage[name] = (sum(spent) / (count / 1000), max(spent, default=0))
+    cpu_per_phase[tag] = (usage, elapsed * 1000)
     sender.send(b"PART #bench\r\n")
     receiver.until(b"PART")
     return latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)], count / elapsed, len(batch) / elapsed / 1e6
@@ -103,4 +110,6 @@ print(f"Added by the proxy: {proxied[0] - direct[0]:+.3f} ms at p50; throughput 
 if pids:
     print()
     print("CPU time per 1,000 lines of the throughput phase: " + "; ".join(
-        f"{tag.decode()}: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in usage.items()) for tag, usage in cpu_per_phase.items()) + ".")
+        f"{tag.decode()}: " + ", ".join(f"{name} {ms:.1f} ms" for name, (ms, _) in usage.items())
+        for tag, (usage, _) in cpu_per_phase.items()) + ". The sandbox's busiest thread against the phase's time: " + "; ".join(
+        f"{tag.decode()}: {usage['sandbox'][1]:.0f} of {elapsed:.0f} ms" for tag, (usage, elapsed) in cpu_per_phase.items()) + ".")
