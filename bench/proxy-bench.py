@@ -1,10 +1,26 @@
 #!/usr/bin/env python3
 """Relay cost of `gkpass proxy`: one-way latency and throughput of PRIVMSGs into a room, sent through the proxy
 (logged in with the stored Passport ticket) and sent directly to the sandbox (as a guest), received by a guest on
-the sandbox. Prints a markdown table.   proxy-bench.py PROXY_PORT IRCX_PORT GKPASS"""
-import socket, subprocess, sys, time
+the sandbox. Prints a markdown table.   proxy-bench.py PROXY_PORT IRCX_PORT GKPASS [PROXY_PID SANDBOX_PID]
+With the two process ids it also prints the CPU time each process spent per 1,000 lines of each throughput phase
+(summed over its threads, from /proc/PID/task/*/schedstat; the client's proxy thread lives through its phase), and
+the sandbox's busiest thread: when that one thread's time is the phase's elapsed time, the sandbox is the limit."""
+import glob, socket, subprocess, sys, time
 
 proxy_port, ircx_port, gkpass = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+pids = {"proxy": sys.argv[4], "sandbox": sys.argv[5]} if len(sys.argv) > 5 else {}
+cpu_per_phase = {}
+
+
+def cpu_ns(pid):
+    """Nanoseconds on a CPU, per thread."""
+    threads = {}
+    for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            threads[path.split("/")[4]] = int(open(path).read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that ended meanwhile
+    return threads
 
 
 class Client:
@@ -63,11 +79,18 @@ def measure(sender, receiver, tag):
         latencies.append((time.perf_counter() - start) * 1000)
     latencies.sort()
     count, body = 20000, b"x" * 200
+    before = {name: cpu_ns(pid) for name, pid in pids.items()}
     start = time.perf_counter()
     batch = b"".join(b"PRIVMSG #bench :%s-bulk-%d %s\r\n" % (tag, i, body) for i in range(count))
     sender.send(batch)
     receiver.until(b"%s-bulk-%d " % (tag, count - 1))
     elapsed = time.perf_counter() - start
+    usage = {}
+    for name, pid in pids.items():
+        after = cpu_ns(pid)
+        spent = [(after[thread] - before[name].get(thread, 0)) / 1e6 for thread in after]
+        usage[name] = (sum(spent) / (count / 1000), max(spent, default=0))
+    cpu_per_phase[tag] = (usage, elapsed * 1000)
     sender.send(b"PART #bench\r\n")
     receiver.until(b"PART")
     return latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)], count / elapsed, len(batch) / elapsed / 1e6
@@ -84,3 +107,9 @@ for name, (p50, p99, rate, mbps) in (("direct to the sandbox (guest)", direct), 
     print(f"| {name} | {p50:.3f} ms | {p99:.3f} ms | {rate:,.0f} msg/s | {mbps:.1f} MB/s |")
 print()
 print(f"Added by the proxy: {proxied[0] - direct[0]:+.3f} ms at p50; throughput {proxied[2] / direct[2]:.2f}x of direct.")
+if pids:
+    print()
+    print("CPU time per 1,000 lines of the throughput phase: " + "; ".join(
+        f"{tag.decode()}: " + ", ".join(f"{name} {ms:.1f} ms" for name, (ms, _) in usage.items())
+        for tag, (usage, _) in cpu_per_phase.items()) + ". The sandbox's busiest thread against the phase's time: " + "; ".join(
+        f"{tag.decode()}: {usage['sandbox'][1]:.0f} of {elapsed:.0f} ms" for tag, (usage, elapsed) in cpu_per_phase.items()) + ".")

@@ -397,6 +397,8 @@ final class ProxySession: @unchecked Sendable {
     /// The proxy's sessions, to claim this one's account.
     let clients: Proxy.Clients
     var clientFramer = IRCXLineFramer(maximumLineLength: 1024)
+    /// What ``readClient()`` receives into, kept: a new 16 KiB array per read was an allocation and a clear per round.
+    var readBuffer = [UInt8](repeating: 0, count: 16_384)
     static let serverName = "gkpass"
     /// Seconds a client waits for another client of the same account to finish leaving (see `run()`).
     static let accountHandover: Double = 5
@@ -409,6 +411,17 @@ final class ProxySession: @unchecked Sendable {
         self.log = log
         // Non-blocking: a client that stops reading must never stall this thread (see the queue limits).
         _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+        Self.noDelay(client)
+    }
+
+    /// Turns Nagle's algorithm off on a TCP socket (a Unix socket refuses the option, harmlessly). The bridge
+    /// already writes each side's queue with one send per poll round, so Nagle only delays: with it, a send smaller
+    /// than a segment (on loopback that is every one below 64 KiB) waits while the last is unacknowledged, and the
+    /// server may acknowledge late (delayed ACK), having nothing to answer to a PRIVMSG. The benchmark's own
+    /// clients set TCP_NODELAY, and so does the proxy now.
+    static func noDelay(_ fd: Int32) {
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Closed when ``run()`` returns, not when the session goes: a worker thread still opening an upstream keeps the
@@ -480,10 +493,9 @@ final class ProxySession: @unchecked Sendable {
 
     /// Reads what the client sent; false when it closed (or broke) the connection.
     func readClient() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 16_384)
         while true {
-            let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-            if n > 0 { clientFramer.append(chunk[..<n]); return true }
+            let n = readBuffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            if n > 0 { clientFramer.append(readBuffer[..<n]); return true }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && errno == EAGAIN { return true }
             return false
@@ -771,23 +783,25 @@ final class ProxySession: @unchecked Sendable {
         configuration.keepAlive = proxy.keepAlive
         configuration.maximumWaiting = proxy.maximumQueuedToServer
         var router = BridgeRouter(configuration: configuration, clientNick: nick, now: ChatConnection.now())
+        Self.noDelay(home.connection.descriptor)
         var links: [BridgeRouter.UpstreamID: ChatConnection] = [Self.homeID: home.connection]
         var toServer: [BridgeRouter.UpstreamID: OutboundQueue] = [Self.homeID: OutboundQueue(limit: proxy.maximumQueuedToServer)]
         var toClient = OutboundQueue(limit: proxy.maximumQueuedToClient)
         var quitting: Double?
         var jobs: [@Sendable () -> Mailbox.Message] = []
         var running = 0
-        let crlf: [UInt8] = [0x0D, 0x0A]
+        /// What the router says about one line, reused from line to line (see ``BridgeRouter/clientLine(_:now:into:)``).
+        var outputs: [BridgeRouter.Output] = []
+        /// Whether the last poll found the workers' pipe readable.
+        var mailboxReadable = false
 
         func perform(_ outputs: [BridgeRouter.Output]) {
             for output in outputs {
                 switch output {
                 case .client(let line):
-                    toClient.append(line)
-                    toClient.append(crlf)
+                    toClient.appendLine(line)
                 case .upstream(let id, let line):
-                    toServer[id]?.append(line)
-                    toServer[id]?.append(crlf)
+                    toServer[id]?.appendLine(line)
                 case .open(let id, let endpoint):
                     jobs.append { [self] in self.openUpstream(id, endpoint, member: member) }
                 case .find(let room):
@@ -850,6 +864,8 @@ final class ProxySession: @unchecked Sendable {
             toClient.append(Self.oneLine(":\(Self.serverName) NOTICE \(String(decoding: router.nick, as: UTF8.self)) :\(afterWelcome)"))
         }
         while true {
+            // One clock reading for the lines of this round: they all arrived in the poll that just returned.
+            let roundTime = ChatConnection.now()
             // Complete lines from each server go to the router...
             for id in links.keys.sorted() {
                 guard let connection = links[id] else { continue }
@@ -860,7 +876,9 @@ final class ProxySession: @unchecked Sendable {
                         break
                     }
                     guard let line = next else { break }
-                    perform(router.upstreamLine(id, line, now: ChatConnection.now()))
+                    outputs.removeAll(keepingCapacity: true)
+                    router.upstreamLine(id, line, now: roundTime, into: &outputs)
+                    perform(outputs)
                 }
             }
             // ...and the client's.
@@ -872,10 +890,12 @@ final class ProxySession: @unchecked Sendable {
                     return leave("sent an over-long line", quit: "client sent an over-long line")
                 }
                 guard let line = next else { break }
-                perform(router.clientLine(line, now: ChatConnection.now()))
+                outputs.removeAll(keepingCapacity: true)
+                router.clientLine(line, now: roundTime, into: &outputs)
+                perform(outputs)
             }
-            // What the workers finished, and the next jobs.
-            for message in mailbox.take() {
+            // What the workers finished (each posts a byte on the pipe first, so poll has said so), and the next jobs.
+            for message in mailboxReadable ? mailbox.take() : [] {
                 running -= 1
                 let now = ChatConnection.now()
                 switch message {
@@ -883,6 +903,7 @@ final class ProxySession: @unchecked Sendable {
                     // A connection nobody wants any more (the client quit meanwhile) closes when `opened` goes.
                     guard quitting == nil else { continue }
                     links[id] = opened.connection
+                    Self.noDelay(opened.connection.descriptor)
                     toServer[id] = OutboundQueue(limit: proxy.maximumQueuedToServer)
                     perform(router.opened(id, lines: opened.linesSinceRegistration, now: now))
                 case .openFailed(let id, let reason, let tell): perform(router.openFailed(id, reason: reason, now: now, tell: tell))
@@ -938,6 +959,7 @@ final class ProxySession: @unchecked Sendable {
             }
             let ready = poll(&pollers, nfds_t(pollers.count), timeout)
             if ready < 0 && errno != EINTR { return leave("poll failed", quit: "gkpass: internal error") }
+            mailboxReadable = pollers[1].revents != 0
             if pollers[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 && !readClient() {
                 // The client left without QUIT: say it for them.
                 if quitting != nil { return "quit" }

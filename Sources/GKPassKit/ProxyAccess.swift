@@ -41,6 +41,13 @@ struct OutboundQueue {
 
     mutating func append(_ bytes: some Sequence<UInt8>) { storage += bytes }
 
+    /// One line and its CRLF.
+    mutating func appendLine(_ line: [UInt8]) {
+        storage.append(contentsOf: line)
+        storage.append(0x0D)
+        storage.append(0x0A)
+    }
+
     /// Writes what `write` takes: it gets the unwritten bytes and returns how many it wrote, 0 when the socket
     /// takes no more now, or -1 when the connection is broken (then false).
     mutating func flush(_ write: (UnsafeRawBufferPointer) -> Int) -> Bool {
