@@ -165,7 +165,7 @@ _gkpass-sandbox() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--no-truncate --stdin-commands -h --help)
     local -a repeating_options=(--fault --room)
-    local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --passport-slices --passport-dialect --ticket-lifetime --server-name --secret-file --clock-offset --room-server --chat-servers)
+    local -a non_repeating_options=(--state-dir --listen --https-port --ircx-port --accounts --generated-accounts --slow-seconds --blob-layout --passport-slices --passport-dialect --ticket-lifetime --server-name --secret-file --clock-offset --room-server --chat-servers --event-loops)
     __gkpass-sandbox_offer_flags_options 0
 
     # Offer option value completions
@@ -226,6 +226,9 @@ _gkpass-sandbox() {
         return
         ;;
     '--room')
+        return
+        ;;
+    '--event-loops')
         return
         ;;
     esac

@@ -20,7 +20,7 @@ function __gkpass-sandbox_parse_tokens -S
     set -l unparsed_tokens (__gkpass-sandbox_tokens -pc)
     switch $unparsed_tokens[1]
     case 'gkpass-sandbox'
-        __gkpass-sandbox_parse_subcommand 0 'state-dir=' 'listen=' 'https-port=' 'ircx-port=' 'accounts=' 'generated-accounts=' 'fault=+' 'slow-seconds=' 'blob-layout=' 'passport-slices=' 'passport-dialect=' 'ticket-lifetime=' 'server-name=' 'no-truncate' 'secret-file=' 'clock-offset=' 'room-server=' 'chat-servers=' 'room=+' 'stdin-commands' 'h/help'
+        __gkpass-sandbox_parse_subcommand 0 'state-dir=' 'listen=' 'https-port=' 'ircx-port=' 'accounts=' 'generated-accounts=' 'fault=+' 'slow-seconds=' 'blob-layout=' 'passport-slices=' 'passport-dialect=' 'ticket-lifetime=' 'server-name=' 'no-truncate' 'secret-file=' 'clock-offset=' 'room-server=' 'chat-servers=' 'room=+' 'event-loops=' 'stdin-commands' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __gkpass-sandbox_parse_subcommand -r 1 
@@ -96,6 +96,7 @@ complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_f
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" room-server' -l 'room-server' -d 'Answer FINDS with this chat server (613) instead of this sandbox, to put rooms on another sandbox.' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" chat-servers' -l 'chat-servers' -d 'Run N IRCX chat servers (1 to 16), each on its own port; the directory spreads rooms across them.' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox"' -l 'room' -d 'Put ROOM on chat server INDEX (0 to N-1) instead of where the hash puts it (repeatable).' -rfka ''
+complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" event-loops' -l 'event-loops' -d 'Serve every connection on N event-loop threads (default: one per core).' -rfka ''
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" stdin-commands' -l 'stdin-commands' -d 'Take commands on stdin, one a line: restart-chat INDEX [SECONDS] (see above).'
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_flags_or_options "gkpass-sandbox" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gkpass-sandbox' -n '__gkpass-sandbox_should_offer_completions_for_positional "gkpass-sandbox" -eq 1' -fa 'help' -d 'Show subcommand help information.'

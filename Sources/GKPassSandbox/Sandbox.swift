@@ -14,13 +14,19 @@ public final class Sandbox: Sendable {
         public var httpsPort: Int
         public var ircxPort: Int
         public var configuration: SandboxConfiguration
+        /// Event-loop threads serving every listener and connection (nil: one per core).
+        public var eventLoops: Int?
 
-        public init(stateDirectory: String, listen: String, httpsPort: Int, ircxPort: Int, configuration: SandboxConfiguration) {
+        public init(
+            stateDirectory: String, listen: String, httpsPort: Int, ircxPort: Int, configuration: SandboxConfiguration,
+            eventLoops: Int? = nil
+        ) {
             self.stateDirectory = stateDirectory
             self.listen = listen
             self.httpsPort = httpsPort
             self.ircxPort = ircxPort
             self.configuration = configuration
+            self.eventLoops = eventLoops
         }
     }
 
@@ -167,7 +173,7 @@ public final class Sandbox: Sendable {
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(authority.serverKeyPEM.utf8), format: .pem)))
         let sslContext = try NIOSSLContext(configuration: tls)
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: options.eventLoops ?? System.coreCount)
         let box = ConfigurationBox()
         let log: @Sendable (String) -> Void = { Sandbox.log($0) }
 

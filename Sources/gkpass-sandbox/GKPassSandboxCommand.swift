@@ -187,6 +187,11 @@ struct GKPassSandboxCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Put ROOM on chat server INDEX (0 to N-1) instead of where the hash puts it (repeatable).", valueName: "room=index"))
     var room: [String] = []
 
+    // Benchmarks that compare a path through gkpass proxy with a direct one need both to meet the same server
+    // capacity: with one event loop every connection is served by the same thread, wherever NIO would have put it.
+    @Option(help: ArgumentHelp("Serve every connection on N event-loop threads (default: one per core).", valueName: "n"))
+    var eventLoops: Int?
+
     // Off by default: a sandbox started in the background of an interactive shell (gkpass-sandbox &) that read its
     // terminal would be stopped by SIGTTIN.
     @Flag(help: "Take commands on stdin, one a line: restart-chat INDEX [SECONDS] (see above).")
@@ -216,6 +221,7 @@ struct GKPassSandboxCommand: ParsableCommand {
             throw ValidationError("--generated-accounts takes 0 to 100000.")
         }
         guard slowSeconds >= 0, slowSeconds <= 600 else { throw ValidationError("--slow-seconds takes 0 to 600.") }
+        if let eventLoops, !(1...256).contains(eventLoops) { throw ValidationError("--event-loops takes 1 to 256.") }
         guard ticketLifetime >= 0 else { throw ValidationError("--ticket-lifetime cannot be negative.") }
         if blobLayout == .profileNickname && !passportDialect.issuesProfile {
             throw ValidationError("--blob-layout profile-nickname needs a profile, and the \(passportDialect.rawValue) dialect issues none.")
@@ -277,7 +283,7 @@ struct GKPassSandboxCommand: ParsableCommand {
             let sandbox = try Sandbox.start(
                 .init(
                     stateDirectory: stateDir ?? Sandbox.defaultStateDirectory(), listen: listen == "localhost" ? "127.0.0.1" : listen,
-                    httpsPort: httpsPort, ircxPort: ircxPort, configuration: configured))
+                    httpsPort: httpsPort, ircxPort: ircxPort, configuration: configured, eventLoops: eventLoops))
             FileHandle.standardOutput.write(Data((sandbox.readyLine + "\n").utf8))
             if stdinCommands { Thread.detachNewThread { Self.readCommands(sandbox) } }
             stop.semaphore.wait()

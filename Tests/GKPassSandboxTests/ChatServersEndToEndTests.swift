@@ -88,15 +88,16 @@ struct ChatServersEndToEndTests {
         let help = try Run.program(binary, ["--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         for phrase in ["--chat-servers <n>", "--room <room=index>", "FNV-1a (32-bit)", "chat_servers", "chatN.sandbox.test",
                        "Required: member", "Optional: subscriber", "member, password, nickname and puid required", "1024 *",
-                       "restart-chat INDEX [SECONDS]", "--stdin-commands"] {
+                       "restart-chat INDEX [SECONDS]", "--stdin-commands", "--event-loops"] {
             #expect(help.contains(phrase), "\(phrase)")
         }
     }
 
-    @Test("--chat-servers and --room refuse values out of range")
+    @Test("--chat-servers, --room and --event-loops refuse values out of range")
     func refusals() throws {
         let binary = SandboxProcess.binDirectory.appendingPathComponent("gkpass-sandbox").path
-        for arguments in [["--chat-servers", "0"], ["--chat-servers", "17"], ["--chat-servers", "2", "--room", "%#A=2"], ["--room", "nonsense=0"]] {
+        for arguments in [["--chat-servers", "0"], ["--chat-servers", "17"], ["--chat-servers", "2", "--room", "%#A=2"], ["--room", "nonsense=0"],
+                          ["--event-loops", "0"], ["--event-loops", "257"]] {
             let run = try Run.program(binary, arguments)
             #expect(run.status != 0 && run.stderr.contains("--"), "\(arguments): \(run.stderr)")
         }
