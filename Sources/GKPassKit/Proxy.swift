@@ -99,14 +99,9 @@ public struct Proxy: Sendable {
         public private(set) var signalNumber: Int32 = 0
 
         public init?() {
-            var fds: [Int32] = [-1, -1]
-            guard pipe(&fds) == 0 else { return nil }
-            for fd in fds {
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            }
-            readFD = fds[0]
-            writeFD = fds[1]
+            guard let (read, write) = wakeUpPipe() else { return nil }
+            readFD = read
+            writeFD = write
         }
 
         var isRequested: Bool { mutex.locked { requested } }
@@ -680,14 +675,9 @@ final class ProxySession: @unchecked Sendable {
         let writeFD: Int32
 
         init?() {
-            var fds: [Int32] = [-1, -1]
-            guard pipe(&fds) == 0 else { return nil }
-            for fd in fds {
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            }
-            readFD = fds[0]
-            writeFD = fds[1]
+            guard let (read, write) = wakeUpPipe() else { return nil }
+            readFD = read
+            writeFD = write
         }
 
         deinit {
@@ -991,4 +981,17 @@ final class ProxySession: @unchecked Sendable {
             }
         }
     }
+}
+
+/// A pipe whose write end wakes a poll(2) on its read end (the stop signal, the workers' mailbox): both ends
+/// non-blocking and close-on-exec.
+func wakeUpPipe() -> (read: Int32, write: Int32)? {
+    var fds: [Int32] = [-1, -1]
+    // pipe2 is not in Swift's Glibc module (it needs _GNU_SOURCE), so the flags follow; the proxy starts no program.
+    guard pipe(&fds) == 0 else { return nil }
+    for fd in fds {
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+    return (fds[0], fds[1])
 }
