@@ -182,8 +182,11 @@ public struct BridgeRouter {
         return [.client(line)]
     }
 
+    /// The keys of `table` in byte order: outputs that go over several rooms or members come in a fixed order.
+    static func inOrder<Value>(_ table: [[UInt8]: Value]) -> [[UInt8]] { table.keys.sorted { $0.lexicographicallyPrecedes($1) } }
+
     func roomKeys(on id: UpstreamID) -> [[UInt8]] {
-        rooms.filter { $0.value.upstream == id }.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        Self.inOrder(rooms.filter { $0.value.upstream == id })
     }
 
     func isUs(_ name: [UInt8], on id: UpstreamID) -> Bool {
@@ -290,7 +293,7 @@ public struct BridgeRouter {
         }
         // A nick: an upstream that shares a room with it, an open one first.
         let folded = Self.fold(target)
-        let shared = rooms.filter { $0.value.members[folded] != nil }.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        let shared = Self.inOrder(rooms.filter { $0.value.members[folded] != nil })
             .compactMap { rooms[$0]?.upstream }
         if let open = shared.first(where: { upstreams[$0]?.link == .open }) ?? shared.first { return .upstream(open) }
         return .upstream(Self.home)
@@ -374,7 +377,7 @@ public struct BridgeRouter {
             // JOIN 0 (leave every room): a PART to each room's server, which MSN servers understand; rooms still
             // being placed are forgotten.
             var out: [Output] = []
-            for key in rooms.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            for key in Self.inOrder(rooms) {
                 guard let room = rooms[key] else { continue }
                 if let id = room.upstream, let part = Self.build(prefix: nil, "PART", [room.name]) {
                     out += deliver(id, part, context: room.name)
@@ -653,15 +656,14 @@ public struct BridgeRouter {
         let key = Self.fold(room.name)
         rooms[key]?.shown = nil
         rooms[key]?.shownPrefixes = [:]
-        let sortedKeys = { (set: [[UInt8]: [UInt8]]) in set.keys.sorted { $0.lexicographicallyPrecedes($1) } }
         var out: [Output] = []
-        for folded in sortedKeys(shown) where room.members[folded] == nil {
+        for folded in Self.inOrder(shown) where room.members[folded] == nil {
             guard let name = shown[folded], !isUs(name, on: id),
                   let part = Self.build(prefix: name, "PART", [room.name, Array("not in the room when gkpass rejoined it".utf8)], trailing: true)
             else { continue }
             out.append(.client(part))
         }
-        for folded in sortedKeys(room.members) where shown[folded] == nil {
+        for folded in Self.inOrder(room.members) where shown[folded] == nil {
             guard let name = room.members[folded], !isUs(name, on: id),
                   let join = Self.build(prefix: name, "JOIN", [room.name], trailing: true)
             else { continue }
