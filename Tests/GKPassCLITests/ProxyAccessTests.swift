@@ -54,6 +54,18 @@ struct ProxyAccessTests {
         """#
 
     /// Runs ``client`` as `user` (nil: as this process's user).
+    /// A client registering as `d` once the proxy has let go of a client that quit (it notices within its poll
+    /// interval): up to 20 tries 0.2 s apart; what the last try read.
+    static func registerOnceFree(port: Int) throws -> String {
+        var read = ""
+        for _ in 0..<20 {
+            read = try connect("127.0.0.1:\(port)", ["NICK d", "USER d 0 * :d", "--quit-after-001"])
+            if read.contains(" 001 ") { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return read
+    }
+
     static func connect(_ target: String, _ lines: [String], as user: String? = nil) throws -> String {
         let python = ["/usr/bin/python3", "-c", client, target] + lines
         let result = user.map { try? Binary.run("/usr/sbin/runuser", ["-u", $0, "--"] + python, absolute: true) }
@@ -217,12 +229,7 @@ struct ProxyAccessTests {
         first.send("QUIT :done")
         #expect(first.isClosedByPeer())
         // The proxy notices the QUIT within its poll interval.
-        var fourth = ""
-        for _ in 0..<20 {
-            fourth = try Self.connect("127.0.0.1:\(proxy.port)", ["NICK d", "USER d 0 * :d", "--quit-after-001"])
-            if fourth.contains(" 001 ") { break }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
+        let fourth = try Self.registerOnceFree(port: proxy.port)
         #expect(fourth.contains(" 001 "), "\(fourth) \(proxy.stderr)")
         #expect(proxy.stderr.contains("disconnected: refused, too many clients (at most 2)"), "\(proxy.stderr)")
     }
@@ -246,12 +253,7 @@ struct ProxyAccessTests {
         #expect(other.contains(" 001 "), "\(other)")
         first.send("QUIT :done")
         #expect(first.isClosedByPeer())
-        var again = ""
-        for _ in 0..<20 {
-            again = try Self.connect("127.0.0.1:\(proxy.port)", ["NICK d", "USER d 0 * :d", "--quit-after-001"])
-            if again.contains(" 001 ") { break }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
+        let again = try Self.registerOnceFree(port: proxy.port)
         #expect(again.contains(" 001 "), "\(again) \(proxy.stderr)")
     }
 
