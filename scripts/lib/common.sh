@@ -5,12 +5,18 @@ GKPASS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 say() { printf '%s\n' "$*" >&2; }
 
+# contains GREP-ARGS...: `producer | contains PATTERN` is `producer | grep -q PATTERN` that reads its input to the
+# end. grep -q exits at the first match; a producer still writing then dies of SIGPIPE and, under pipefail, the
+# pipeline fails although the pattern was found (the packaged man page check failed in CI this way once the page
+# outgrew the pipe buffer).
+contains() { grep "$@" >/dev/null; }
+
 # require_apt PKG...: install the Debian packages that are missing when we are root; otherwise print the exact apt
 # line to run and stop. Never touches a package that is already installed.
 require_apt() {
     local missing=() pkg
     for pkg in "$@"; do
-        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | contains 'install ok installed'; then
             missing+=("$pkg")
         fi
     done
