@@ -1,5 +1,10 @@
 /// Percent-encoding by bytes (`%XX`): Passport headers, form bodies and query strings (RFC 3986), and the stores'
 /// own spellings (file names, D-Bus addresses), which keep other bytes as they are.
+///
+/// `encode` and `decode` are `@inlinable` so that each caller gets them specialised for its String or Substring. Called
+/// unspecialised across the module boundary, each first use asked the Swift runtime for the argument's UTF8View
+/// iterator conformance by name, and each such lookup scans every conformance record in the binary (some 4,300):
+/// two of the six scans of a `gkpass ticket` read (docs/benchmarks.md, start-up).
 public enum PercentEncoding {
     /// RFC 3986 unreserved characters: `A-Z a-z 0-9 - . _ ~`.
     public static func isUnreserved(_ byte: UInt8) -> Bool {
@@ -13,11 +18,13 @@ public enum PercentEncoding {
 
     /// Escapes every byte but RFC 3986 unreserved characters. MS-PASS 2.2.7 requires `sign-in` and `pwd` to be
     /// UTF-8 with unsafe characters escaped, and a comma in the password MUST be escaped: this escapes all of them.
+    @inlinable
     public static func encode(_ text: some StringProtocol) -> String {
         encode(text, keeping: isUnreserved)
     }
 
     /// Escapes every byte for which `keeping` is false as `%XX` (upper- or lowercase digits).
+    @inlinable
     public static func encode(_ text: some StringProtocol, keeping: (UInt8) -> Bool, lowercase: Bool = false) -> String {
         let digits = lowercase ? Hex.lowerDigits : Hex.upperDigits
         var out: [UInt8] = []
@@ -33,6 +40,7 @@ public enum PercentEncoding {
     }
 
     /// Decodes `%XX` (either case; and `+` as a space when `plusIsSpace`); nil on a broken escape or invalid UTF-8.
+    @inlinable
     public static func decode(_ text: some StringProtocol, plusIsSpace: Bool = false) -> String? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)

@@ -65,7 +65,10 @@ public final class FileStore: ItemStore, Sendable {
             // Parents get the usual 0755 (they are ~/.local/state and friends); only our directory must be private.
             var prefix = ""
             for component in path.split(separator: "/").dropLast() {
-                prefix += "/" + component
+                // String's own append of a Substring: `"/" + component` is the generic RangeReplaceableCollection `+`,
+                // whose first use asks the runtime for a conformance by name (a scan of every conformance record).
+                prefix += "/"
+                prefix.append(contentsOf: component)
                 if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
                     throw StoreError(.io, "cannot create \(prefix): \(errorText())")
                 }

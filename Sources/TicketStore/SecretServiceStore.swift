@@ -102,7 +102,9 @@ public final class SecretServiceStore: ItemStore {
 
         private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        private var armed: [UInt64: (until: timespec, cancellable: CancellableBox)] = [:]
+        /// A list, not a dictionary keyed by id: a process arms a handful at most, and the first `[UInt64: …]` of a
+        /// process asked the runtime for UInt64's Hashable conformance by name, a scan of every conformance record.
+        private var armed: [(id: UInt64, until: timespec, cancellable: CancellableBox)] = []
         private var counter: UInt64 = 0
         private var running = false
 
@@ -121,7 +123,7 @@ public final class SecretServiceStore: ItemStore {
             pthread_mutex_lock(mutex)
             defer { pthread_mutex_unlock(mutex) }
             counter += 1
-            armed[counter] = (MonotonicClock.moment(after: seconds), cancellable)
+            armed.append((counter, MonotonicClock.moment(after: seconds), cancellable))
             if !running { running = start() }
             pthread_cond_signal(condition)
             return counter
@@ -130,7 +132,7 @@ public final class SecretServiceStore: ItemStore {
         /// Forgets an armed deadline. The thread is not woken: at its next wake-up it finds nothing due.
         func disarm(_ id: UInt64) {
             pthread_mutex_lock(mutex)
-            armed[id] = nil
+            armed.removeAll { $0.id == id }
             pthread_mutex_unlock(mutex)
         }
 
@@ -150,17 +152,17 @@ public final class SecretServiceStore: ItemStore {
         private func watch() {
             pthread_mutex_lock(mutex)
             while true {
-                guard var earliest = armed.values.map(\.until).min(by: Self.before) else {
+                guard var earliest = armed.map(\.until).min(by: Self.before) else {
                     pthread_cond_wait(condition, mutex)
                     continue
                 }
                 pthread_cond_timedwait(condition, mutex, &earliest)
                 let now = MonotonicClock.moment(after: 0)
-                let due = armed.filter { !Self.before(now, $0.value.until) }
-                for id in due.keys { armed[id] = nil }
+                let due = armed.filter { !Self.before(now, $0.until) }
+                armed.removeAll { !Self.before(now, $0.until) }
                 // Cancelled outside the lock: GLib runs the cancellation's handlers right here.
                 pthread_mutex_unlock(mutex)
-                for entry in due.values { gk_g_cancellable_cancel(entry.cancellable.pointer) }
+                for entry in due { gk_g_cancellable_cancel(entry.cancellable.pointer) }
                 pthread_mutex_lock(mutex)
             }
         }

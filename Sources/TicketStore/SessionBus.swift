@@ -101,7 +101,11 @@ public enum SessionBus {
                         + "(unix:path= or unix:abstract=) whose owner it can check")
             }
         }
-        return checked.joined(separator: ";")
+        // Joined by hand: the standard library's `joined(separator:)` is generic and, called from here, asked the
+        // runtime for a conformance by name on every read (a scan of every conformance record in the binary).
+        var joined = ""
+        for entry in checked { joined += joined.isEmpty ? entry : ";" + entry }
+        return joined
     }
 
     static func untrusted(_ message: String) -> StoreError {

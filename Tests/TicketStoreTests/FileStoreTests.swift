@@ -318,6 +318,8 @@ struct SessionBusTests {
         let abstract = try Self.listen(abstract: name)
         defer { close(abstract) }
         #expect(try SessionBus.trusted("unix:abstract=\(name)") == "unix:abstract=\(name)")
+        // Every entry of a list is checked and kept, in order, joined as the address had them.
+        #expect(try SessionBus.trusted("unix:path=\(dir)/link;unix:abstract=\(name),guid=0123") == "unix:path=\(dir)/bus;unix:abstract=\(name),guid=0123")
         let foreign = refusal("unix:abstract=\(name)", uid: 12345)
         #expect(foreign?.kind == .untrusted && foreign?.message.contains("is run by") == true, "\(String(describing: foreign))")
     }
