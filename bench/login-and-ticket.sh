@@ -39,10 +39,21 @@ hyperfine -N --warmup 5 --runs 100 --export-markdown "$work/login.md" \
 "$bin/gkpass" login bench@passport.test --network sandbox --password-file "$work/password" --store secret-service >/dev/null 2>&1 || true
 "$bin/gkpass" login demo@passport.test --network sandbox --password-file "$work/password" --store secret-service 2>/dev/null
 "$bin/gkpass" login file@passport.test --network sandbox --password-file "$work/password" --store file 2>/dev/null || true
-hyperfine -N --warmup 10 --runs 300 --export-markdown "$work/ticket-ss.md" \
-    -n "gkpass ticket --format blob (Secret Service)" "$bin/gkpass ticket demo@passport.test --format blob" \
-    -n "gkpass ticket --format json (Secret Service)" "$bin/gkpass ticket demo@passport.test --format json" \
-    -n "secret-tool lookup (same item)" "secret-tool lookup service gkpass account demo@passport.test kind ticket" >/dev/null 2>&1
+# Interleaved rounds (bench/rounds.py): 12 hyperfine runs of 25 reads each, the order of the commands rotated every
+# round, so that the machine's changing load meets all three alike.
+names=("gkpass ticket --format blob (Secret Service)" "gkpass ticket --format json (Secret Service)" "secret-tool lookup (same item)")
+commands=("$bin/gkpass ticket demo@passport.test --format blob" "$bin/gkpass ticket demo@passport.test --format json"
+    "secret-tool lookup service gkpass account demo@passport.test kind ticket")
+hyperfine -N --warmup 20 --runs 5 "${commands[@]}" >/dev/null 2>&1
+for round in $(seq 12); do
+    arguments=()
+    for i in 0 1 2; do
+        k=$(((i + round) % 3))
+        arguments+=(-n "${names[$k]}" "${commands[$k]}")
+    done
+    hyperfine -N --warmup 3 --runs 25 --export-json "$work/ticket-ss-$round.json" "${arguments[@]}" >/dev/null 2>&1
+done
+python3 "$(dirname "$0")/rounds.py" "secret-tool lookup (same item)" "$work"/ticket-ss-*.json >"$work/ticket-ss.md"
 "$bin/gkpass" logout demo@passport.test >/dev/null 2>&1
 "$bin/gkpass" login demo@passport.test --network sandbox --password-file "$work/password" --store file 2>/dev/null
 hyperfine -N --warmup 10 --runs 300 --export-markdown "$work/ticket-file.md" \
