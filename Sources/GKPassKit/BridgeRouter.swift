@@ -1,4 +1,4 @@
-public import GateKeeper
+import GateKeeper
 
 /// The routing of `gkpass proxy`, sans-I/O: one client connection, many upstream servers (issue #16).
 ///

@@ -1,5 +1,5 @@
 public import GateKeeper
-public import Passport
+import Passport
 internal import GKText
 
 /// `gkpass connect`: prove a ticket (or a guest GateKeeper answer) against the network's IRCX server. Directory
@@ -275,7 +275,7 @@ public struct Connect {
     /// GKSSP token is shown: it starts `GKSSP` and a NUL (`\0` on the wire), which no ticket text can produce, while a
     /// later slice of a ticket could start with the letters `GKSSP`.
     static func redacted(_ bytes: [UInt8]) -> String {
-        var text = printable(bytes)
+        let text = printable(bytes)
         let words = text.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
         if words.count == 4, words[0] == "PROP" { return words[0...2].joined(separator: " ") + " :" + Redaction.fingerprint(words[3]) }
         if words.count >= 4, words[0] == "AUTH", words[1] == "GateKeeperPassport", words[2] == "S", !words[3].hasPrefix(":GKSSP\\0") {

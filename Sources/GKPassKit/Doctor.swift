@@ -1,6 +1,6 @@
 internal import Glibc
-public import Passport
-public import TicketStore
+import Passport
+import TicketStore
 internal import GKText
 
 /// `gkpass doctor`: every piece gkpass depends on, checked, with the fix for each that fails.

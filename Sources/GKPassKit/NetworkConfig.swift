@@ -1,5 +1,5 @@
 internal import Glibc
-public import GateKeeper
+import GateKeeper
 internal import TicketStore
 
 /// `${XDG_CONFIG_HOME:-~/.config}/gkpass/config.toml` (or `$GKPASS_CONFIG`): the networks a user has besides the

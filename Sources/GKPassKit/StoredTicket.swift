@@ -1,6 +1,6 @@
 internal import FoundationEssentials
 public import GateKeeper
-public import TicketStore
+import TicketStore
 
 /// Reading the stored ticket set for `gkpass ticket` and friends: the default account, the recorded store,
 /// exit 3 when there is none and exit 4 when it has expired.

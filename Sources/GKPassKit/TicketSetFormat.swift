@@ -1,4 +1,4 @@
-public import TicketStore
+import TicketStore
 
 /// Renderings of a ticket set for other programs (`gkpass ticket`, `gkpass export`) and people (`gkpass status`).
 /// Pure: a set (and a cookie domain) in, text out. Only what the login collected is printed; nothing is invented.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// One Passport member the sandbox knows (design.md §8). Loaded from `--accounts FILE` (JSON).
 public struct SandboxAccount: Codable, Sendable, Equatable {

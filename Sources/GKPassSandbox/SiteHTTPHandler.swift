@@ -94,9 +94,10 @@ final class SiteHTTPHandler: ChannelInboundHandler {
             bytes = Array(bytes[..<min(bytes.count, statusEnd + 8)])
             closeAfter = true
         }
+        let close = closeAfter
         let write = {
-            context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).whenComplete { _ in
-                if closeAfter { context.close(promise: nil) }
+            context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).assumeIsolated().whenComplete { _ in
+                if close { context.close(promise: nil) }
             }
         }
         if faults.contains(.slow) {
@@ -144,6 +145,6 @@ final class SiteHTTPHandler: ChannelInboundHandler {
             return
         }
         let bytes = Self.serialize(.text(status, "Malformed request."), keepAlive: false, malformed: false)
-        context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }

@@ -1,4 +1,4 @@
-public import ArgumentParser
+import ArgumentParser
 
 /// The optional ACCOUNT of the commands that act on one account (design.md §3), declared once so its spelling and
 /// help cannot drift between them. `proxy` (whose account is only a fallback) and `switch` (where it is required)

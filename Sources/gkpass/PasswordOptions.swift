@@ -1,5 +1,5 @@
-public import ArgumentParser
-public import GKPassKit
+import ArgumentParser
+import GKPassKit
 
 /// The ways a command may be given a password (design.md §3: never as an argument), for `login` and `refresh`.
 /// Declared once so both refuse `--password=...` and a stray positional argument the same way: with a pointer to

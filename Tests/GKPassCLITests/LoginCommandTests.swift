@@ -155,14 +155,14 @@ struct LoginCommandTests {
         let credentials = context.state + "-credentials"
         try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: credentials) }
-        FileManager.default.createFile(atPath: credentials + "/password", contents: Data("sandbox-demo\n".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: credentials + "/password", contents: Data("sandbox-demo\n".utf8), attributes: [.posixPermissions: 0o600]))
         var environment = context.environment(keyring: false)
         environment["CREDENTIALS_DIRECTORY"] = credentials
         let login = try Binary.run("gkpass", ["login", "demo@passport.test", "--network", "sandbox", "--store", "file"], environment: environment)
         #expect(login.status == 0, "\(login.stderr)")
         let refresh = try Binary.run("gkpass", ["refresh", "demo@passport.test", "--if-expiring-within", "2d"], environment: environment)
         #expect(refresh.status == 0 && refresh.stderr.contains("refreshed"), "\(refresh.stderr)")
-        FileManager.default.createFile(atPath: credentials + "/password", contents: Data("wrong\n".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: credentials + "/password", contents: Data("wrong\n".utf8), attributes: [.posixPermissions: 0o600]))
         let wrong = try Binary.run("gkpass", ["login", "demo@passport.test", "--network", "sandbox", "--store", "file"], environment: environment)
         #expect(wrong.status == 4, "the credential is what is sent: \(wrong.stderr)")
     }

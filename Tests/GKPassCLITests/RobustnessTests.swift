@@ -94,7 +94,7 @@ struct RobustnessTests {
         environment["XDG_CACHE_HOME"] = home + "/.cache"
         // A login that takes seconds (slow server), watched from outside while it runs.
         let input = context.state + "-input"
-        FileManager.default.createFile(atPath: input, contents: Data((Self.auditPassword + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: input, contents: Data((Self.auditPassword + "\n").utf8), attributes: [.posixPermissions: 0o600]))
         defer { try? FileManager.default.removeItem(atPath: input) }
         let stdin = open(input, O_RDONLY)
         let child = try Spawn.start(Binary.directory.path + "/gkpass",

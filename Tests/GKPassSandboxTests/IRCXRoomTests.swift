@@ -108,7 +108,7 @@ struct IRCXRoomTests {
 
     @Test("PART with and without a reason, as every member sees it")
     func partReasons() throws {
-        let (h, a, ac, b, bc) = try Self.aliceAndBobInRoom()
+        let (h, _, ac, b, bc) = try Self.aliceAndBobInRoom()
         h.feed(b, "PART %#Room :gone fishing")
         #expect(bc.take() == [":Bob!0000000000000B0B@GateKeeperPassport PART %#Room :gone fishing"])
         #expect(ac.take() == [":Bob!0000000000000B0B@GateKeeperPassport PART %#Room :gone fishing"])

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A D-Bus session of a test's own, for keyring scenarios that must not touch the shared test keyring.
 public enum PrivateBus {
