@@ -21,10 +21,14 @@ all: build
 build:
 	swift build
 
-# Release binaries carry the Swift runtime inside (--static-swift-stdlib): they run without the toolchain.
+# Release binaries carry the Swift runtime inside (--static-swift-stdlib): they run without the toolchain, so they
+# need no RUNPATH either (--disable-local-rpath): SwiftPM's default $ORIGIN made every start look for libc and libm
+# in the binary's own directory first (a dozen failed lookups), a dlopen() of libcurl or libsecret prefer a copy
+# there; lintian flags it (custom-library-search-path). scripts/bench builds the same way.
+RELEASE_BUILD = swift build -c release --static-swift-stdlib --disable-local-rpath
 release:
-	swift build -c release --static-swift-stdlib --product gkpass
-	swift build -c release --static-swift-stdlib --product gkpass-sandbox
+	$(RELEASE_BUILD) --product gkpass
+	$(RELEASE_BUILD) --product gkpass-sandbox
 
 demo:
 	scripts/demo
