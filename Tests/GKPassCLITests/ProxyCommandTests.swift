@@ -325,7 +325,8 @@ struct ProxyCommandTests {
         quiet.send("NICK a")
         quiet.send("USER a 0 * :a")
         #expect(quiet.expect(" 376 ") != nil)
-        Thread.sleep(forTimeInterval: 2.5)
+        // Once the proxy has sent a keep-alive PING upstream, the server's PONG to it comes before the answer to ours.
+        for _ in 0..<500 where !pinging.stderr.contains("keep-alive PING to") { usleep(10_000) }
         quiet.send("PING :me")
         // The proxy's own keep-alive PONGs are swallowed: the next thing the client sees is its own PONG.
         let next = quiet.text() ?? ""

@@ -101,7 +101,12 @@ struct RobustnessTests {
             ["login", Self.member, "--network", "sandbox", "--password-stdin", "--store", "file", "--remember-password", "-v"],
             environment: environment, stdinFD: stdin, captureStdout: false, stderrPath: context.state + "-login.err")
         close(stdin)
-        Thread.sleep(forTimeInterval: 1.5)
+        // Watched once it is waiting on the slow server: its -v trace has shown the first request.
+        var waited = 0
+        while waited < 500, !((try? String(contentsOfFile: context.state + "-login.err", encoding: .utf8)) ?? "").contains("gkpass: > ") {
+            usleep(10_000)
+            waited += 1
+        }
         let proc = "/proc/\(child.pid)"
         let cmdline = FileManager.default.contents(atPath: proc + "/cmdline") ?? Data()
         let environ = FileManager.default.contents(atPath: proc + "/environ") ?? Data()
