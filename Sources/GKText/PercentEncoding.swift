@@ -4,7 +4,7 @@
 /// `encode` and `decode` are `@inlinable` so that each caller gets them specialised for its String or Substring. Called
 /// unspecialised across the module boundary, each first use asked the Swift runtime for the argument's UTF8View
 /// iterator conformance by name, and each such lookup scans every conformance record in the binary (some 4,300):
-/// two of the six scans of a `gkpass ticket` read (docs/benchmarks.md, start-up).
+/// two of the six scans of a `gkpass ticket` read (docs/benchmarks.md, "Conformance scans, and the floor").
 public enum PercentEncoding {
     /// RFC 3986 unreserved characters: `A-Z a-z 0-9 - . _ ~`.
     public static func isUnreserved(_ byte: UInt8) -> Bool {
