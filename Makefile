@@ -24,7 +24,7 @@ build:
 # Release binaries carry the Swift runtime inside (--static-swift-stdlib): they run without the toolchain, so they
 # need no RUNPATH either (--disable-local-rpath): SwiftPM's default $ORIGIN made every start look for libc and libm
 # in the binary's own directory first (a dozen failed lookups), a dlopen() of libcurl or libsecret prefer a copy
-# there; lintian flags it (custom-library-search-path). scripts/bench builds the same way.
+# there; lintian flags it (custom-library-search-path). scripts/bench and `make install` build through this target.
 RELEASE_BUILD = swift build -c release --static-swift-stdlib --disable-local-rpath
 release:
 	$(RELEASE_BUILD) --product gkpass

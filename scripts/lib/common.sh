@@ -44,15 +44,18 @@ require_swift() {
 BUILD_PACKAGES=(pkg-config libcurl4-openssl-dev libsecret-1-dev)
 TEST_PACKAGES=(ca-certificates openssl gnome-keyring libsecret-tools dbus-daemon dbus-bin python3 python3-cryptography curl wget weechat-headless weechat-plugins irssi bash zsh fish tmux)
 
-# quiet_build ARGS...: swift build, showing its output only when it fails. (SwiftPM warns about the -pthread that
-# glib's pkg-config file adds for libsecret; the warning is harmless and would bury the demo's output.)
-quiet_build() {
+# quietly COMMAND...: runs it, showing its output only when it fails. (SwiftPM warns about the -pthread that glib's
+# pkg-config file adds for libsecret; the warning is harmless and would bury the demo's output.)
+quietly() {
     local log
     log="$(mktemp)"
-    if ! swift build "$@" >"$log" 2>&1; then
+    if ! "$@" >"$log" 2>&1; then
         cat "$log" >&2
         rm -f "$log"
         return 1
     fi
     rm -f "$log"
 }
+
+# quiet_build ARGS...: swift build, quietly.
+quiet_build() { quietly swift build "$@"; }
