@@ -52,6 +52,19 @@ struct TicketCommandTests {
         #expect(try Self.gkpass(context, ["ticket", "nobody@passport.test"]).status == 3)
     }
 
+    @Test("a name given twice in the environment has its first value, the one getenv (GDBus, libcurl) sees")
+    func repeatedEnvironmentName() throws {
+        let context = try Self.loggedIn()
+        let elsewhere = context.state + "/elsewhere"
+        #expect(mkdir(elsewhere, 0o700) == 0)
+        let rest = context.environment(keyring: false).filter { $0.key != "XDG_STATE_HOME" }.map { "\($0.key)=\($0.value)" }
+        let path = Binary.directory.appendingPathComponent("gkpass").path
+        let first = try Spawn.run(path, ["ticket"], entries: ["XDG_STATE_HOME=" + context.state] + rest + ["XDG_STATE_HOME=" + elsewhere])
+        #expect(first.status == 0 && !first.stdout.isEmpty, "\(String(decoding: first.stderr, as: UTF8.self))")
+        let second = try Spawn.run(path, ["ticket"], entries: ["XDG_STATE_HOME=" + elsewhere] + rest + ["XDG_STATE_HOME=" + context.state])
+        #expect(second.status == 3, "the store named first is empty: \(String(decoding: second.stderr, as: UTF8.self))")
+    }
+
     @Test("env output survives eval in a POSIX shell")
     func env() throws {
         let context = try Self.loggedIn()

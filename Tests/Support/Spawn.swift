@@ -17,10 +17,11 @@ public enum Spawn {
     }
 
     /// Starts `path`; stdin from `stdinFD` (or /dev/null), stdout to a pipe when `captureStdout`, else `stdoutPath`;
-    /// stderr to `stderrPath` (or /dev/null) or a pipe when `stderrFD` is given.
+    /// stderr to `stderrPath` (or /dev/null) or a pipe when `stderrFD` is given. `entries`, when given, is the
+    /// child's environment as `NAME=value` strings in that order (a name may repeat), instead of `environment`.
     public static func start(
-        _ path: String, _ arguments: [String], environment: [String: String]?, stdinFD: Int32? = nil, captureStdout: Bool,
-        stdoutFD: Int32? = nil, stderrFD: Int32? = nil, stderrPath: String? = nil
+        _ path: String, _ arguments: [String], environment: [String: String]?, entries: [String]? = nil, stdinFD: Int32? = nil,
+        captureStdout: Bool, stdoutFD: Int32? = nil, stderrFD: Int32? = nil, stderrPath: String? = nil
     ) throws -> Child {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -40,7 +41,7 @@ public enum Spawn {
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let env = (entries ?? (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }).map { strdup($0) } + [nil]
         defer { (argv + env).forEach { free($0) } }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, path, &actions, &attributes, argv, env)
@@ -96,12 +97,15 @@ public enum Spawn {
 
     /// Runs to completion (at most `timeout` seconds) with `input` on stdin, collecting stdout and stderr. Reading
     /// stops once the child has exited, so a grandchild that keeps the pipes open cannot stall the test.
-    public static func run(_ path: String, _ arguments: [String], input: [UInt8] = [], environment: [String: String]? = nil, timeout: Double = 120) throws -> Output {
+    public static func run(
+        _ path: String, _ arguments: [String], input: [UInt8] = [], environment: [String: String]? = nil, entries: [String]? = nil,
+        timeout: Double = 120
+    ) throws -> Output {
         var inPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         guard makePipe(&inPipe), makePipe(&errPipe) else { throw CocoaError(.fileWriteUnknown) }
         let child: Child
         do {
-            child = try start(path, arguments, environment: environment, stdinFD: inPipe[0], captureStdout: true, stderrFD: errPipe[1])
+            child = try start(path, arguments, environment: environment, entries: entries, stdinFD: inPipe[0], captureStdout: true, stderrFD: errPipe[1])
         } catch {
             [inPipe[0], inPipe[1], errPipe[0], errPipe[1]].forEach { close($0) }
             throw error
