@@ -20,7 +20,8 @@ GK_ELF_NOTE_DLOPEN(gk_secret_note,
     X(g_hash_table_size) X(g_hash_table_unref) X(g_strdup) X(g_strfreev) X(g_free) X(g_str_hash) X(g_str_equal)   \
     X(g_error_free) X(g_io_error_quark) X(g_dbus_error_quark) X(g_dbus_error_get_remote_error)                     \
     X(secret_error_get_quark) X(g_list_free_full) X(g_list_free) X(g_list_append) X(g_cancellable_new)             \
-    X(g_cancellable_cancel) X(secret_service_get_sync) X(secret_service_search_sync)                               \
+    X(g_cancellable_cancel) X(g_cancellable_is_cancelled) X(secret_service_get_sync)                               \
+    X(secret_service_search_sync)                                                                                  \
     X(secret_service_search_for_dbus_paths_sync) X(secret_service_get_secret_for_dbus_path_sync)                   \
     X(secret_service_store_sync) X(secret_service_lock_sync) X(secret_collection_for_alias_sync)                   \
     X(secret_collection_get_locked) X(secret_item_get_attributes) X(secret_item_get_created)                       \
@@ -90,6 +91,7 @@ void gk_g_list_free(GList *list) { (table.g_list_free)(list); }
 GList *gk_g_list_append(GList *list, gpointer data) { return (table.g_list_append)(list, data); }
 GCancellable *gk_g_cancellable_new(void) { return (table.g_cancellable_new)(); }
 void gk_g_cancellable_cancel(GCancellable *cancellable) { (table.g_cancellable_cancel)(cancellable); }
+gboolean gk_g_cancellable_is_cancelled(GCancellable *cancellable) { return (table.g_cancellable_is_cancelled)(cancellable); }
 
 SecretService *gk_secret_service_get_sync(SecretServiceFlags flags, GCancellable *c, GError **e) {
     return (table.secret_service_get_sync)(flags, c, e);

@@ -221,3 +221,47 @@ struct SecretServiceErrorTests {
         #expect(worded.kind == .unavailable && worded.message.contains("the keyring failed while testing"), "\(worded)")
     }
 }
+
+/// The deadline thread behind every libsecret call (no keyring needed: it cancels GCancellables). It sleeps until the
+/// earliest armed deadline and is woken only by a sooner one, so these check that a sooner deadline, and one armed
+/// while nothing else is, still fire in time.
+@Suite("libsecret call deadlines (Watchdog)", .serialized)
+struct WatchdogTests {
+    typealias Watchdog = SecretServiceStore.Watchdog
+
+    /// Whether `box` is cancelled within `seconds` (polled; the deadlines under test are a fraction of that).
+    func cancelled(_ box: SecretServiceStore.CancellableBox, within seconds: Double) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if gk_g_cancellable_is_cancelled(box.pointer) != 0 { return true }
+            usleep(10_000)
+        }
+        return gk_g_cancellable_is_cancelled(box.pointer) != 0
+    }
+
+    @Test("a deadline sooner than the one the thread sleeps until wakes it; the later one is left alone")
+    func soonerDeadline() throws {
+        try SecretServiceStore.loadLibrary()
+        let late = SecretServiceStore.CancellableBox(), soon = SecretServiceStore.CancellableBox()
+        let lateID = Watchdog.shared.arm(late, seconds: 60)
+        defer { Watchdog.shared.disarm(lateID) }
+        usleep(100_000)  // the thread is asleep until the 60 s deadline by now
+        let soonID = Watchdog.shared.arm(soon, seconds: 0.2)
+        defer { Watchdog.shared.disarm(soonID) }
+        #expect(cancelled(soon, within: 10), "the 0.2 s deadline did not fire while the thread slept until the 60 s one")
+        #expect(gk_g_cancellable_is_cancelled(late.pointer) == 0)
+    }
+
+    @Test("a deadline armed while nothing is armed wakes the idle thread; a disarmed one never fires")
+    func idleThread() throws {
+        try SecretServiceStore.loadLibrary()
+        let gone = SecretServiceStore.CancellableBox()
+        Watchdog.shared.disarm(Watchdog.shared.arm(gone, seconds: 0.1))
+        usleep(400_000)  // past that deadline: the thread woke, found nothing due, and waits for the next arm
+        #expect(gk_g_cancellable_is_cancelled(gone.pointer) == 0)
+        let next = SecretServiceStore.CancellableBox()
+        let id = Watchdog.shared.arm(next, seconds: 0.2)
+        defer { Watchdog.shared.disarm(id) }
+        #expect(cancelled(next, within: 10), "a deadline armed after the thread went idle did not fire")
+    }
+}

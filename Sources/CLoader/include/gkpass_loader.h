@@ -97,6 +97,7 @@ void gk_g_list_free(GList *_Nullable list);
 GList *_Nonnull gk_g_list_append(GList *_Nullable list, gpointer _Nullable data);
 GCancellable *_Nonnull gk_g_cancellable_new(void);
 void gk_g_cancellable_cancel(GCancellable *_Nullable cancellable);
+gboolean gk_g_cancellable_is_cancelled(GCancellable *_Nullable cancellable);
 
 SecretService *_Nullable gk_secret_service_get_sync(SecretServiceFlags flags, GCancellable *_Nullable cancellable,
                                                     GError *_Nullable *_Nullable error);
