@@ -189,7 +189,7 @@ _gkpass-sandbox() {
         return
         ;;
     '--fault')
-        __gkpass-sandbox_add_completions -W 'slow'$'\n''http-5xx'$'\n''drop'$'\n''malformed-headers'$'\n''redirect-loop'$'\n''expired-tickets'$'\n''wrong-challenge'$'\n''malformed-challenge'$'\n''truncated-headers'$'\n''huge-header'$'\n''expired-certificate'$'\n''wrong-host-certificate'$'\n''da-offsite-redirect'$'\n''da-plain-redirect'
+        __gkpass-sandbox_add_completions -W 'slow'$'\n''http-5xx'$'\n''drop'$'\n''malformed-headers'$'\n''redirect-loop'$'\n''expired-tickets'$'\n''wrong-challenge'$'\n''malformed-challenge'$'\n''truncated-headers'$'\n''huge-header'$'\n''expired-certificate'$'\n''wrong-host-certificate'$'\n''da-offsite-redirect'$'\n''da-plain-redirect'$'\n''stall-reading'
         return
         ;;
     '--slow-seconds')

@@ -38,6 +38,8 @@ final class IRCXHandler: ChannelInboundHandler {
     let log: @Sendable (String) -> Void
     private var framer = IRCXLineFramer()
     private var session: IRCXSession?
+    /// With the stall-reading fault: whether this connection has had its stall.
+    private var stalled = false
     private var random = SystemRandomNumberGenerator()
 
     init(configuration: SandboxConfiguration, network: ChatNetwork, log: @escaping @Sendable (String) -> Void) {
@@ -68,9 +70,25 @@ final class IRCXHandler: ChannelInboundHandler {
                 let challenge = configuration.fixedChallenge ?? (0..<8).map { _ in UInt8.random(in: 0...255, using: &random) }
                 let guid = (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }
                 session.receive(line: line, now: Int64(Date().timeIntervalSince1970), challenge: challenge, randomGUID: guid)
+                if !stalled, configuration.faults.contains(.stallReading), session.registered, line.starts(with: Array("PRIVMSG ".utf8)) {
+                    stall(context)
+                }
             }
         } catch {
             session.closeLink("Input line too long")
+        }
+    }
+
+    /// The stall-reading fault: no more reads from the socket for `slowSeconds` (what is already read is handled),
+    /// so what the client sends meanwhile fills the kernel's buffers and then waits on the client's side.
+    private func stall(_ context: ChannelHandlerContext) {
+        stalled = true
+        let channel = context.channel
+        let pause = TimeAmount.milliseconds(Int64(configuration.slowSeconds * 1000))
+        channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in
+            channel.eventLoop.scheduleTask(in: pause) {
+                channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            }
         }
     }
 

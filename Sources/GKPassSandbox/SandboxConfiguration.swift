@@ -32,6 +32,9 @@ public enum SandboxFault: String, CaseIterable, Sendable {
     case daOffsiteRedirect = "da-offsite-redirect"
     /// The Tweener DA sends every sign-in to a plain `http:` DA (a second, unencrypted listener).
     case daPlainRedirect = "da-plain-redirect"
+    /// The IRCX server stops reading a client's connection for `--slow-seconds` at its first PRIVMSG, then reads on:
+    /// a busy server whose event loop falls behind (lines wait in the kernel's buffers, then in the sender's).
+    case stallReading = "stall-reading"
 
     public var summary: String {
         switch self {
@@ -49,6 +52,7 @@ public enum SandboxFault: String, CaseIterable, Sendable {
         case .wrongHostCertificate: return "serve a TLS certificate for another host name"
         case .daOffsiteRedirect: return "the DA redirects sign-ins to a DA on another loopback address (127.0.0.2)"
         case .daPlainRedirect: return "the DA redirects sign-ins to a DA over plain http"
+        case .stallReading: return "the IRCX server stops reading a client for --slow-seconds at its first PRIVMSG"
         }
     }
 }

@@ -85,6 +85,7 @@ struct GKPassSandboxCommand: ParsableCommand {
               malformed-challenge     send a GateKeeper challenge with a broken GKSSP signature
               expired-certificate     serve a TLS certificate that expired yesterday
               wrong-host-certificate  serve a TLS certificate for another host name
+              stall-reading           the IRCX server stops reading a client for --slow-seconds at its first PRIVMSG
             With a redirect fault, /login2.srf answers every sign-in, before it looks at the password, with 302, \
             da-status=redir and a Location on a second listener the sandbox opens for it: \
             https://127.0.0.2:PORT/login2.srf for da-offsite-redirect (same CA; 127.0.0.3 when listening on \
@@ -144,7 +145,7 @@ struct GKPassSandboxCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Switch on a fault (repeatable).", valueName: "name"))
     var fault: [SandboxFault] = []
 
-    @Option(help: ArgumentHelp("Seconds the slow fault waits.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds the slow fault waits, and the stall-reading fault stops reading.", valueName: "seconds"))
     var slowSeconds = 3.0
 
     @Option(help: "The Passport blob layout the IRCX server requires.")
