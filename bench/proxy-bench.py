@@ -25,7 +25,8 @@ def cpu_ns(pid):
 
 class Client:
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port))
+        # A bound on every wait: a line that never comes ends the benchmark with an error instead of hanging it.
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
 

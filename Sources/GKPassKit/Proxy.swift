@@ -78,11 +78,16 @@ public struct Proxy: Sendable {
     public var maximumClients = 16
     /// Bytes queued toward one client (it reads slower than its rooms talk) before it is dropped. 1 MiB holds a
     /// LIST of a few thousand rooms or several full NAMES replies on top of what the kernel's socket buffer
-    /// already absorbs; 16 clients at the limit cost 16 MiB.
+    /// already absorbs; 16 clients at the limit cost 16 MiB. From a quarter of it on, the client is not read (what
+    /// it sends would only add replies it does not read) until the queue is down to a sixteenth.
     public var maximumQueuedToClient = 1 << 20
-    /// Bytes queued toward the server for one client (the server reads slower than the client sends) before the
-    /// client is dropped. 64 KiB is over a hundred full 512-byte lines: far past what an IRC server accepts
-    /// before its own flood control ends the connection.
+    /// Bytes queued toward one server for one client (the server reads slower than the client sends). Back-pressure
+    /// keeps the queue far below it: at a quarter of it the proxy stops reading the client, and reads again once the
+    /// queue is down to a sixteenth, so TCP slows the client down as a direct connection would; lines that wait
+    /// for a room's placement or an upstream's login are held to a quarter as well. Reaching it all the same (which
+    /// the pause leaves no way to) drops the client rather than let the proxy's memory grow. A server that reads
+    /// nothing for ``keepAlive`` seconds while lines wait for it is dropped and reconnected, like one that stops
+    /// answering.
     public var maximumQueuedToServer = 64 << 10
     /// Ends ``serve(_:log:)``: a signal handler writes the signal's number to ``Stop/writeFD``.
     public var stop: Stop?
@@ -771,7 +776,7 @@ final class ProxySession: @unchecked Sendable {
         guard let mailbox = Mailbox() else { return "cannot make a pipe: \(String(cString: strerror(errno)))" }
         var configuration = BridgeRouter.Configuration(network: network.name, home: home.connection.endpoint, usesDirectory: network.directory != nil)
         configuration.keepAlive = proxy.keepAlive
-        configuration.maximumWaiting = proxy.maximumQueuedToServer
+        configuration.maximumWaiting = proxy.maximumQueuedToServer / 4
         var router = BridgeRouter(configuration: configuration, clientNick: nick, now: ChatConnection.now())
         Self.noDelay(home.connection.descriptor)
         var links: [BridgeRouter.UpstreamID: ChatConnection] = [Self.homeID: home.connection]
@@ -784,6 +789,21 @@ final class ProxySession: @unchecked Sendable {
         var outputs: [BridgeRouter.Output] = []
         /// Whether the last poll found the workers' pipe readable.
         var mailboxReadable = false
+        /// Back-pressure: the client is not read while a server's queue holds a quarter of
+        /// ``Proxy/maximumQueuedToServer``, or the client's own queue a quarter of ``Proxy/maximumQueuedToClient``
+        /// (what it sends comes back to it: NOTICEs, replies), until each is down to a sixteenth.
+        var paused = false
+        func updatePause() {
+            let server = toServer.values.lazy.map(\.count).max() ?? 0, client = toClient.count
+            if paused {
+                paused = server > proxy.maximumQueuedToServer / 16 || client > proxy.maximumQueuedToClient / 16
+            } else {
+                paused = server >= proxy.maximumQueuedToServer / 4 || client >= proxy.maximumQueuedToClient / 4
+            }
+        }
+        /// When each server's queue was last empty or last taken from: a server that takes nothing for `keepAlive`
+        /// seconds while lines wait is dropped (and reconnected by the router), which also lets the client go on.
+        var progressed: [BridgeRouter.UpstreamID: Double] = [:]
 
         func perform(_ outputs: [BridgeRouter.Output]) {
             for output in outputs {
@@ -871,8 +891,9 @@ final class ProxySession: @unchecked Sendable {
                     perform(outputs)
                 }
             }
-            // ...and the client's.
-            while true {
+            // ...and the client's, unless paused (a queue is full enough): then they wait in our buffer, then the
+            // kernel's, then the client's.
+            while !paused {
                 let next: [UInt8]?
                 do { next = try clientFramer.nextLine() } catch {
                     _ = toClient.flush(write(client))
@@ -883,6 +904,7 @@ final class ProxySession: @unchecked Sendable {
                 outputs.removeAll(keepingCapacity: true)
                 router.clientLine(line, now: roundTime, into: &outputs)
                 perform(outputs)
+                updatePause()
             }
             // What the workers finished (each posts a byte on the pipe first, so poll has said so), and the next jobs.
             for message in mailboxReadable ? mailbox.take() : [] {
@@ -914,10 +936,21 @@ final class ProxySession: @unchecked Sendable {
                 PThread.detach { mailbox.post(job()) }
             }
             guard toClient.flush(write(client)) else { return leave("the connection to the client broke", quit: "client closed") }
+            let flushed = ChatConnection.now()
             for id in links.keys.sorted() {
-                guard let connection = links[id] else { continue }
-                if toServer[id]?.flush(write(connection.descriptor)) == false { drop(id, "the connection broke") }
+                guard let connection = links[id], var queue = toServer[id] else { continue }
+                let before = queue.count
+                let open = queue.flush(write(connection.descriptor))
+                toServer[id] = queue
+                if !open { drop(id, "the connection broke"); continue }
+                if queue.isEmpty || queue.count < before || progressed[id] == nil { progressed[id] = flushed }
+                if let since = progressed[id], flushed - since > proxy.keepAlive {
+                    progressed[id] = nil
+                    drop(id, "the server read nothing for \(Int(proxy.keepAlive)) s while \(queue.count) bytes waited for it")
+                }
             }
+            progressed = progressed.filter { links[$0.key] != nil }
+            updatePause()
             if toClient.isOverLimit {
                 // One try, not waiting: this client is not reading.
                 let error = Array("ERROR :Closing link (gkpass: the client fell \(toClient.count) bytes behind; at most \(toClient.limit) are kept)\r\n".utf8)
@@ -937,7 +970,7 @@ final class ProxySession: @unchecked Sendable {
             }
             let ids = links.keys.sorted()
             var pollers = [
-                pollfd(fd: client, events: Int16(POLLIN) | (toClient.isEmpty ? 0 : Int16(POLLOUT)), revents: 0),
+                pollfd(fd: client, events: (paused ? 0 : Int16(POLLIN)) | (toClient.isEmpty ? 0 : Int16(POLLOUT)), revents: 0),
                 pollfd(fd: mailbox.readFD, events: Int16(POLLIN), revents: 0),
             ]
             for id in ids {
@@ -950,7 +983,8 @@ final class ProxySession: @unchecked Sendable {
             let ready = poll(&pollers, nfds_t(pollers.count), timeout)
             if ready < 0 && errno != EINTR { return leave("poll failed", quit: "gkpass: internal error") }
             mailboxReadable = pollers[1].revents != 0
-            if pollers[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 && !readClient() {
+            // While paused only a hang-up or an error is looked at (reading would grow the buffer the pause bounds).
+            if pollers[0].revents & Int16(paused ? POLLHUP | POLLERR : POLLIN | POLLHUP | POLLERR) != 0 && (paused || !readClient()) {
                 // The client left without QUIT: say it for them.
                 if quitting != nil { return "quit" }
                 return leave("closed by the client", quit: "client closed")

@@ -64,8 +64,11 @@ extension GKPass {
                 reconnects (irssi's /reconnect) opens its new connection while the old one still says QUIT.
 
                 At most --max-clients clients (16) at once; one more gets an ERROR line. A client that falls more \
-                than 1 MiB behind its servers, or has more than 64 KiB waiting for one server, is closed with an \
-                ERROR line.
+                than 1 MiB behind its servers (it stopped reading) is closed with an ERROR line. When a server reads \
+                more slowly than its client sends (16 KiB wait for it), or 256 KiB of replies wait for the client, \
+                the proxy stops reading that client until the queue is down to a sixteenth: TCP then slows the \
+                client down, as a direct connection would, and no line is lost. A server that reads nothing for 90 \
+                seconds while lines wait for it is dropped and reconnected, like a silent one.
 
                 On start it prints one line on stdout: listening ADDRESS (HOST:PORT or unix:PATH). On stderr it \
                 logs one line when a client connects and one when it disconnects (with -v, also each login, \
