@@ -159,15 +159,10 @@ public final class FileStore: ItemStore, Sendable {
 
     public func list() throws(StoreError) -> [ItemMetadata] {
         try prepareDirectories()
-        guard let dir = opendir(itemsDirectory) else { throw StoreError(.io, "cannot list \(itemsDirectory): \(Self.errorText())") }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name.hasSuffix(".json") && !name.hasPrefix(".") { names.append(name) }
+        guard let all = DirectoryEntries.names(in: itemsDirectory) else {
+            throw StoreError(.io, "cannot list \(itemsDirectory): \(Self.errorText())")
         }
+        let names = all.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
         var result: [ItemMetadata] = []
         for name in names.sorted() {
             let path = itemsDirectory + "/" + name
@@ -240,10 +235,7 @@ public final class FileStore: ItemStore, Sendable {
     /// hold a copy of a secret. A file is stale when the process named in it (`.tmp-<pid>-<random>`) no longer
     /// exists; files of live writers, or of a reused pid, are left alone.
     func removeStaleTemporaries() {
-        guard let dir = opendir(itemsDirectory) else { return }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        for name in DirectoryEntries.names(in: itemsDirectory) ?? [] {
             let parts = name.split(separator: "-")
             guard name.hasPrefix(".tmp-"), parts.count == 3, let pid = pid_t(parts[1]), pid > 0 else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH { unlink(itemsDirectory + "/" + name) }

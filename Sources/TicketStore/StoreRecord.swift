@@ -62,14 +62,8 @@ extension FileStore {
     public func recordedAccounts() throws(StoreError) -> [String] {
         try prepareDirectories()
         try FileStore.ensurePrivateDirectory(recordsDirectory, createParents: false)
-        guard let dir = opendir(recordsDirectory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if !name.hasPrefix("."), let account = FileStore.accountName(fromFileName: name) { names.append(account) }
-        }
-        return names.sorted()
+        let names = DirectoryEntries.names(in: recordsDirectory) ?? []
+        return names.compactMap { $0.hasPrefix(".") ? nil : FileStore.accountName(fromFileName: $0) }.sorted()
     }
 
     /// Forgets which store holds `account` (after logout).
