@@ -917,6 +917,7 @@ final class ProxySession: @unchecked Sendable {
                     links[id] = opened.connection
                     Self.noDelay(opened.connection.descriptor)
                     toServer[id] = OutboundQueue(limit: proxy.maximumQueuedToServer)
+                    progressed[id] = nil  // a reconnection under the same id starts afresh
                     perform(router.opened(id, lines: opened.linesSinceRegistration, now: now))
                 case .openFailed(let id, let reason, let tell): perform(router.openFailed(id, reason: reason, now: now, tell: tell))
                 case .found(let room, let endpoint, let addresses):
@@ -938,18 +939,15 @@ final class ProxySession: @unchecked Sendable {
             guard toClient.flush(write(client)) else { return leave("the connection to the client broke", quit: "client closed") }
             let flushed = ChatConnection.now()
             for id in links.keys.sorted() {
-                guard let connection = links[id], var queue = toServer[id] else { continue }
-                let before = queue.count
-                let open = queue.flush(write(connection.descriptor))
-                toServer[id] = queue
-                if !open { drop(id, "the connection broke"); continue }
-                if queue.isEmpty || queue.count < before || progressed[id] == nil { progressed[id] = flushed }
+                // Flushed in place: a copy of the queue taken out of the dictionary would make the flush copy its bytes.
+                guard let connection = links[id], let before = toServer[id]?.count else { continue }
+                guard toServer[id]?.flush(write(connection.descriptor)) == true else { drop(id, "the connection broke"); continue }
+                let after = toServer[id]?.count ?? 0
+                if after == 0 || after < before || progressed[id] == nil { progressed[id] = flushed }
                 if let since = progressed[id], flushed - since > proxy.keepAlive {
-                    progressed[id] = nil
-                    drop(id, "the server read nothing for \(Int(proxy.keepAlive)) s while \(queue.count) bytes waited for it")
+                    drop(id, "the server read nothing for \(Int(proxy.keepAlive)) s while \(after) bytes waited for it")
                 }
             }
-            progressed = progressed.filter { links[$0.key] != nil }
             updatePause()
             if toClient.isOverLimit {
                 // One try, not waiting: this client is not reading.
